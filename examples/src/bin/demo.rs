@@ -1,0 +1,2 @@
+//! The demo (placeholder until the embedded receiver lands).
+fn main() {}

@@ -1,0 +1,402 @@
+//! The client: turns captured events into envelopes and hands them to the transport, inline
+//! (`SendResult::Sync`) or through the bounded background worker.
+
+use crate::context::{Context, EventSource};
+use crate::envelope::{Envelope, EnvelopeItem};
+use crate::error::SendError;
+use crate::event::{Event, SdkInfo};
+use crate::hooks::guarded;
+use crate::options::{ClientOptions, SendResult};
+use crate::stacktrace::{RawStacktrace, ResolveConfig};
+use crate::transport::{DropReason, HttpTransport, Stats, Transport, TransportStats, UreqClient, Worker};
+use crate::{CaptureOutcome, Dsn, Error};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+/// An event on its way out, with the parts that are finished off the caller's thread.
+#[derive(Debug)]
+pub(crate) struct PendingEvent {
+    pub(crate) event: Event,
+    /// Raw frames for the last exception, resolved by the worker.
+    pub(crate) stack: Option<RawStacktrace>,
+}
+
+/// Values computed once at `init` and put on every event.
+#[derive(Debug)]
+struct Defaults {
+    server_name: Option<String>,
+    contexts: crate::event::Contexts,
+    sdk: SdkInfo,
+    modules: BTreeMap<String, String>,
+}
+
+/// Everything the capture path and the worker share.
+pub(crate) struct Core {
+    pub(crate) options: ClientOptions,
+    transport: Arc<dyn Transport>,
+    defaults: Defaults,
+    pub(crate) stats: Arc<Stats>,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+/// A configured client. One is installed globally by [`init`]; the testing kit makes others.
+#[derive(Debug)]
+pub(crate) struct Client {
+    core: Arc<Core>,
+    worker: Option<Worker<Box<PendingEvent>>>,
+}
+
+static GLOBAL: RwLock<Option<Arc<Client>>> = RwLock::new(None);
+
+/// The global client, if [`init`] ran with a DSN.
+pub(crate) fn global() -> Option<Arc<Client>> {
+    GLOBAL.read().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+impl Client {
+    /// Builds a client from validated options and a transport.
+    pub(crate) fn with_transport(options: ClientOptions, transport: Arc<dyn Transport>, stats: Arc<Stats>) -> Client {
+        let defaults = Defaults::collect(&options);
+        let core = Arc::new(Core { options, transport, defaults, stats });
+        let worker = match core.options.send_result {
+            SendResult::Sync => None,
+            SendResult::Background => {
+                let worker_core = core.clone();
+                match Worker::spawn("sentry-transport", core.options.queue_capacity, core.stats.clone(), move |p: Box<PendingEvent>| {
+                    worker_core.finish_and_send(*p);
+                }) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        log::log!(target: "sentry_core", core.options.log_level,
+                            "could not start the Sentry worker thread ({e}); sending synchronously");
+                        None
+                    }
+                }
+            }
+        };
+        Client { core, worker }
+    }
+
+    pub(crate) fn options(&self) -> &ClientOptions {
+        &self.core.options
+    }
+
+    pub(crate) fn stats(&self) -> TransportStats {
+        self.core.stats.snapshot()
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        self.worker.as_ref().is_none_or(|w| w.flush(timeout))
+    }
+
+    /// Runs the capture pipeline for one event.
+    pub(crate) fn capture(&self, mut event: Event, stack: Option<RawStacktrace>, ctx: &Context, source: EventSource) -> CaptureOutcome {
+        let core = &self.core;
+        let opts = &core.options;
+        {
+            let scope = ctx.lock_scope();
+            scope.apply_to(&mut event, opts.max_breadcrumbs);
+        }
+        core.apply_defaults(&mut event);
+
+        if !opts.environment_included() {
+            return CaptureOutcome::Excluded { environment: opts.environment_name().to_owned() };
+        }
+        if let Some(filter) = &opts.filter {
+            match guarded(|| filter.exclude(&event, source)) {
+                Some(false) => {}
+                Some(true) => {
+                    core.stats.record_drop(DropReason::EventProcessor, "error", 1);
+                    return CaptureOutcome::Filtered;
+                }
+                None => {
+                    core.hook_failed("filter");
+                    core.stats.record_drop(DropReason::EventProcessor, "error", 1);
+                    return CaptureOutcome::Filtered;
+                }
+            }
+        }
+        if opts.sample_rate < 1.0 && crate::time::jitter() >= opts.sample_rate {
+            core.stats.record_drop(DropReason::SampleRate, "error", 1);
+            return CaptureOutcome::SampledOut;
+        }
+
+        let event_id = event.event_id;
+        let pending = Box::new(PendingEvent { event, stack });
+        let outcome = match &self.worker {
+            None => core.finish_and_send(*pending),
+            Some(worker) => match worker.submit(pending) {
+                Ok(()) => CaptureOutcome::Queued { event_id },
+                Err(_) => {
+                    core.stats.record_drop(DropReason::QueueOverflow, "error", 1);
+                    CaptureOutcome::QueueFull { event_id }
+                }
+            },
+        };
+        if matches!(outcome, CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. }) {
+            ctx.set_last_event(event_id, source);
+        }
+        outcome
+    }
+
+    /// Sends an envelope that is not an event (feedback, ...) through the same path.
+    pub(crate) fn send_envelope(&self, envelope: Envelope) -> Result<(), SendError> {
+        self.core.transport.send(envelope).map(|_| ())
+    }
+
+    pub(crate) fn shutdown(&self) -> bool {
+        match &self.worker {
+            Some(w) => w.shutdown(self.core.options.shutdown_timeout),
+            None => true,
+        }
+    }
+}
+
+impl Core {
+    fn apply_defaults(&self, event: &mut Event) {
+        let o = &self.options;
+        let d = &self.defaults;
+        if event.environment.is_none() {
+            event.environment = Some(o.environment_name().to_owned());
+        }
+        if event.release.is_none() {
+            event.release.clone_from(&o.release);
+        }
+        if event.server_name.is_none() {
+            event.server_name.clone_from(&d.server_name);
+        }
+        for (k, v) in &o.tags {
+            event.tags.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &d.contexts.0 {
+            event.contexts.0.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if event.sdk.is_none() {
+            event.sdk = Some(d.sdk.clone());
+        }
+        if event.modules.is_empty() && !d.modules.is_empty() {
+            event.modules.clone_from(&d.modules);
+        }
+    }
+
+    fn hook_failed(&self, hook: &str) {
+        log::log!(target: "sentry_core", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
+    }
+
+    /// Resolves the stack, runs `before_send`, sends, runs `after_send`. On the worker in
+    /// background mode, on the caller in sync mode.
+    pub(crate) fn finish_and_send(&self, pending: PendingEvent) -> CaptureOutcome {
+        let PendingEvent { mut event, stack } = pending;
+        if let Some(raw) = stack {
+            let o = &self.options;
+            let cfg = ResolveConfig {
+                in_app_allow: &o.in_app_module_allow_list,
+                sources: o.source_table.as_ref().filter(|_| o.enable_source_code_context),
+                context_lines: o.context_lines,
+            };
+            let trace = raw.resolve(&cfg);
+            if !trace.frames.is_empty() {
+                if let Some(exc) = event.exception.values.last_mut() {
+                    exc.stacktrace = Some(trace);
+                }
+            }
+        }
+        if let Some(hook) = &self.options.before_send {
+            match guarded(|| hook.before_send(event)) {
+                Some(Some(e)) => event = e,
+                Some(None) => {
+                    self.stats.record_drop(DropReason::BeforeSend, "error", 1);
+                    return CaptureOutcome::DroppedByBeforeSend;
+                }
+                None => {
+                    self.hook_failed("before_send");
+                    self.stats.record_drop(DropReason::BeforeSend, "error", 1);
+                    return CaptureOutcome::DroppedByBeforeSend;
+                }
+            }
+        }
+        let event_id = event.event_id;
+        let outcome = match event_envelope(&event) {
+            Ok(envelope) => match self.transport.send(envelope) {
+                Ok(sent) => CaptureOutcome::Sent { event_id, server_id: sent.server_id },
+                Err(error) => CaptureOutcome::Failed { event_id, error },
+            },
+            Err(e) => {
+                self.stats.record_drop(DropReason::InternalSdkError, "error", 1);
+                CaptureOutcome::Failed { event_id, error: SendError::Serialize(e.to_string()) }
+            }
+        };
+        if let Some(hook) = &self.options.after_send {
+            if guarded(|| hook.after_send(&event, &outcome)).is_none() {
+                self.hook_failed("after_send");
+            }
+        }
+        outcome
+    }
+}
+
+/// The envelope for one event.
+pub(crate) fn event_envelope(event: &Event) -> Result<Envelope, serde_json::Error> {
+    let mut envelope = Envelope::new();
+    let mut buf = uuid::Uuid::encode_buffer();
+    envelope.set_header("event_id", event.event_id.simple().encode_lower(&mut buf).to_owned());
+    envelope.set_header("sdk", serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}));
+    envelope.add_item(EnvelopeItem::json("event", event)?);
+    Ok(envelope)
+}
+
+impl Defaults {
+    fn collect(o: &ClientOptions) -> Defaults {
+        let server_name = o.server_name.clone().or_else(|| hostname::get().ok().and_then(|h| h.into_string().ok()));
+        let mut contexts = crate::event::Contexts::default();
+        contexts.insert("os", "os", os_context());
+        let mut runtime = serde_json::Map::new();
+        runtime.insert("name".into(), "rustc".into());
+        let rustc = env!("SENTRY_CORE_RUSTC_VERSION");
+        // `rustc 1.95.0 (59807616e 2026-04-14)` → version `1.95.0`, the rest kept as raw_description.
+        if let Some(v) = rustc.split_whitespace().nth(1) {
+            runtime.insert("version".into(), v.into());
+        }
+        if !rustc.is_empty() {
+            runtime.insert("raw_description".into(), rustc.into());
+        }
+        contexts.insert("runtime", "runtime", runtime);
+        let mut device = serde_json::Map::new();
+        device.insert("arch".into(), std::env::consts::ARCH.into());
+        contexts.insert("device", "device", device);
+        let modules = match (&o.source_table, o.report_deps) {
+            (Some(t), true) => t.modules().into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        let mut sdk = SdkInfo::default();
+        sdk.integrations = enabled_integrations();
+        Defaults { server_name, contexts, sdk, modules }
+    }
+}
+
+fn enabled_integrations() -> Vec<String> {
+    let mut v = Vec::new();
+    if cfg!(feature = "panic") {
+        v.push("panic".to_owned());
+    }
+    if cfg!(feature = "tower") {
+        v.push("tower".to_owned());
+    }
+    if cfg!(feature = "log") {
+        v.push("log".to_owned());
+    }
+    if cfg!(feature = "tracing") {
+        v.push("tracing".to_owned());
+    }
+    v
+}
+
+fn os_context() -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    let os = std::env::consts::OS;
+    let name = match os {
+        "linux" => "Linux",
+        "macos" => "macOS",
+        "windows" => "Windows",
+        other => other,
+    };
+    m.insert("name".into(), name.into());
+    if let Ok(release) = std::fs::read_to_string("/etc/os-release") {
+        let field = |key: &str| {
+            release.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(|v| v.trim_matches('"').to_owned()))
+        };
+        if let Some(v) = field("VERSION_ID") {
+            m.insert("version".into(), v.into());
+        }
+        if let Some(v) = field("PRETTY_NAME") {
+            m.insert("raw_description".into(), v.into());
+        }
+    }
+    if let Ok(k) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        m.insert("kernel_version".into(), k.trim().into());
+    }
+    m
+}
+
+/// Keeps the SDK running; dropping it flushes queued events (at most `shutdown_timeout`) and
+/// uninstalls the client.
+#[must_use = "dropping the guard at once shuts the SDK down"]
+#[derive(Debug)]
+pub struct ClientGuard {
+    client: Option<Arc<Client>>,
+}
+
+impl ClientGuard {
+    /// True when a DSN was configured and events are being sent.
+    pub fn is_enabled(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Waits until queued events are sent, at most `timeout`. True when the queue emptied.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.client.as_ref().is_none_or(|c| c.flush(timeout))
+    }
+
+    /// The transport's counters.
+    pub fn stats(&self) -> TransportStats {
+        self.client.as_ref().map(|c| c.stats()).unwrap_or_default()
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        client.shutdown();
+        let mut g = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
+        if g.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client)) {
+            *g = None;
+        }
+    }
+}
+
+/// Starts the SDK: validates the options (filling unset ones from `SENTRY_DSN`,
+/// `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`), installs the client and, with the `panic` feature,
+/// the panic hook.
+///
+/// Without a DSN the SDK stays off: capture calls return [`CaptureOutcome::Disabled`].
+/// Keep the returned guard alive for the life of the program.
+///
+/// ```
+/// let _guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid Sentry options");
+/// ```
+pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
+    let options = if options.use_env { options.apply_env() } else { options };
+    options.validate()?;
+    let Some(dsn_str) = options.dsn.as_deref() else {
+        return Ok(ClientGuard { client: None });
+    };
+    let dsn: Dsn = dsn_str.parse().map_err(|source| Error::InvalidDsn { dsn: crate::options::mask_dsn(dsn_str), source })?;
+    let http = options.http_client.clone().unwrap_or_else(|| {
+        Arc::new(UreqClient::new(options.http_timeout, options.connect_timeout, options.pool_max_connections))
+    });
+    let stats = Arc::new(Stats::default());
+    let transport = Arc::new(HttpTransport::new(&dsn, http, options.send_max_attempts, stats.clone(), options.log_level));
+    let client = Arc::new(Client::with_transport(options, transport, stats));
+    #[cfg(feature = "panic")]
+    crate::integrations::panic::install();
+    *GLOBAL.write().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
+    Ok(ClientGuard { client: Some(client) })
+}
+
+/// Waits until events queued so far are sent, at most `timeout`. True when the queue emptied
+/// (or there is nothing to wait for).
+pub fn flush(timeout: Duration) -> bool {
+    Context::current().client().is_none_or(|c| c.flush(timeout))
+}
+
+/// The transport's counters (sent, retried, dropped by reason, queue depth) of the current client.
+pub fn stats() -> TransportStats {
+    Context::current().client().map(|c| c.stats()).unwrap_or_default()
+}

@@ -1,0 +1,336 @@
+//! Contexts: the Rust counterpart of the Elixir client's per-process context.
+//!
+//! Every thread has its own current [`Context`]; a new thread starts with an empty one, as a new
+//! Elixir process does. Carry a context into a spawned thread with [`Context::run`], and across
+//! `.await` points of a future that moves between threads with [`ContextFutureExt::bind_context`].
+
+use crate::client::Client;
+use crate::scope::Scope;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context as TaskContext, Poll};
+use uuid::Uuid;
+
+/// Where an event came from: the answer of [`last_event_id_and_source`] and the input of
+/// [`Filter`](crate::Filter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventSource {
+    /// A direct `capture_*` call.
+    Capture,
+    /// The web integration (Elixir's `:plug`).
+    Http,
+    /// The panic hook.
+    Panic,
+    /// The `log` backend (Elixir's `:logger`).
+    Log,
+    /// The `tracing` layer.
+    Tracing,
+}
+
+type LastEvent = Arc<Mutex<Option<(Uuid, EventSource)>>>;
+
+struct Inner {
+    scope: Mutex<Scope>,
+    last_event: LastEvent,
+    client: Option<Arc<Client>>,
+}
+
+/// A context: the scope (tags, user, extra, breadcrumbs) that events captured "inside" it carry,
+/// and the id of the last event it sent.
+///
+/// Cloning gives another handle to the same context; [`fork`](Context::fork) gives an
+/// independent copy.
+///
+/// ```
+/// use sentry_core::{Context, set_tags_context};
+/// set_tags_context([("request_id", "42")]);
+/// let ctx = Context::current().fork();
+/// std::thread::spawn(move || {
+///     ctx.run(|| {
+///         // Events captured here carry request_id=42.
+///     })
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("scope", &*self.lock_scope()).finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// A new, empty context.
+    pub fn new() -> Self {
+        Self::build(Scope::default(), Arc::default(), None)
+    }
+
+    fn build(scope: Scope, last_event: LastEvent, client: Option<Arc<Client>>) -> Self {
+        Context { inner: Arc::new(Inner { scope: Mutex::new(scope), last_event, client }) }
+    }
+
+    /// The current thread's context (created empty on first use).
+    pub fn current() -> Context {
+        CURRENT
+            .try_with(|cell| cell.borrow_mut().get_or_insert_with(Context::new).clone())
+            // The thread is being torn down: hand out a detached context.
+            .unwrap_or_default()
+    }
+
+    /// An independent copy: same scope values now, separate from then on.
+    pub fn fork(&self) -> Context {
+        Self::build(self.lock_scope().clone(), Arc::default(), self.inner.client.clone())
+    }
+
+    /// A copy that reports its last event to this context too (used by [`with_scope`]).
+    fn child(&self) -> Context {
+        Self::build(self.lock_scope().clone(), self.inner.last_event.clone(), self.inner.client.clone())
+    }
+
+    /// A new context whose events go to `client` instead of the global one (testing kit).
+    pub(crate) fn with_client(client: Arc<Client>) -> Context {
+        Self::build(Scope::default(), Arc::default(), Some(client))
+    }
+
+    /// Runs `f` with this context as the thread's current one, then restores the previous one,
+    /// also when `f` panics.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Context>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let prev = self.0.take();
+                let _ = CURRENT.try_with(|cell| *cell.borrow_mut() = prev);
+            }
+        }
+        let prev = CURRENT.try_with(|cell| cell.borrow_mut().replace(self.clone())).ok().flatten();
+        let _restore = Restore(prev);
+        f()
+    }
+
+    /// Changes this context's scope.
+    pub fn configure_scope<R>(&self, f: impl FnOnce(&mut Scope) -> R) -> R {
+        f(&mut self.lock_scope())
+    }
+
+    /// The id and source of the last event sent (or queued) from this context.
+    pub fn last_event_id_and_source(&self) -> Option<(Uuid, EventSource)> {
+        *self.inner.last_event.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_last_event(&self, id: Uuid, source: EventSource) {
+        *self.inner.last_event.lock().unwrap_or_else(PoisonError::into_inner) = Some((id, source));
+    }
+
+    pub(crate) fn lock_scope(&self) -> MutexGuard<'_, Scope> {
+        // A panic while the scope was locked leaves plain data behind; keep using it.
+        self.inner.scope.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The client events of this context go to: its own (testing kit) or the global one.
+    pub(crate) fn client(&self) -> Option<Arc<Client>> {
+        match &self.inner.client {
+            Some(c) => Some(c.clone()),
+            None => crate::client::global(),
+        }
+    }
+}
+
+/// Runs `body` in a child of the current context whose scope `configure` changed first.
+/// Changes made inside do not outlive the call; the last event id does.
+///
+/// ```
+/// use sentry_core::{with_scope, capture_message, Level};
+/// with_scope(
+///     |scope| scope.set_tag("job", "nightly-import"),
+///     || capture_message("import finished with warnings", Level::Warning),
+/// );
+/// ```
+pub fn with_scope<R>(configure: impl FnOnce(&mut Scope), body: impl FnOnce() -> R) -> R {
+    let child = Context::current().child();
+    child.configure_scope(configure);
+    child.run(body)
+}
+
+/// Changes the current context's scope.
+pub fn configure_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
+    Context::current().configure_scope(f)
+}
+
+/// Adds extra data to the current context (Elixir `Sentry.Context.set_extra_context`).
+pub fn set_extra_context<I, K, V>(extra: I)
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<serde_json::Value>,
+{
+    configure_scope(|s| {
+        for (k, v) in extra {
+            s.set_extra(k, v);
+        }
+    });
+}
+
+/// Sets the user of the current context (Elixir `Sentry.Context.set_user_context`).
+pub fn set_user_context(user: crate::event::User) {
+    configure_scope(|s| s.set_user(Some(user)));
+}
+
+/// Adds tags to the current context (Elixir `Sentry.Context.set_tags_context`).
+pub fn set_tags_context<I, K, V>(tags: I)
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    configure_scope(|s| {
+        for (k, v) in tags {
+            s.set_tag(k, v);
+        }
+    });
+}
+
+/// Records a breadcrumb in the current context (Elixir `Sentry.Context.add_breadcrumb`);
+/// the oldest is dropped beyond `max_breadcrumbs`.
+pub fn add_breadcrumb(crumb: crate::event::Breadcrumb) {
+    let ctx = Context::current();
+    let max = ctx.client().map_or(100, |c| c.options().max_breadcrumbs);
+    ctx.configure_scope(|s| s.add_breadcrumb(crumb, max));
+}
+
+/// Empties the current context's scope.
+pub fn clear_context() {
+    configure_scope(Scope::clear);
+}
+
+/// The id and source of the last event sent from the current context
+/// (Elixir `Sentry.get_last_event_id_and_source`).
+pub fn last_event_id_and_source() -> Option<(Uuid, EventSource)> {
+    Context::current().last_event_id_and_source()
+}
+
+pin_project_lite::pin_project! {
+    /// A future that runs every poll inside a [`Context`]. Made by [`ContextFutureExt`].
+    #[derive(Debug)]
+    pub struct ContextFuture<F> {
+        context: Context,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for ContextFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let future = this.future;
+        this.context.run(|| future.poll(cx))
+    }
+}
+
+/// Binds futures to contexts, so that a task's context follows it across `.await` points and
+/// threads, and concurrent tasks never see each other's tags or user.
+///
+/// ```
+/// use sentry_core::{Context, ContextFutureExt, set_tags_context};
+/// async fn handle(id: u32) {
+///     set_tags_context([("request_id", id.to_string())]);
+///     // ... events captured here carry only this request's tag
+/// }
+/// let fut = handle(7).bind_context(Context::new());
+/// # drop(fut);
+/// ```
+pub trait ContextFutureExt: Future + Sized {
+    /// Runs this future inside `context`.
+    fn bind_context(self, context: Context) -> ContextFuture<Self> {
+        ContextFuture { context, future: self }
+    }
+
+    /// Runs this future inside a fork of the current context (a copy made now).
+    fn in_forked_context(self) -> ContextFuture<Self> {
+        self.bind_context(Context::current().fork())
+    }
+}
+
+impl<F: Future> ContextFutureExt for F {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags() -> Vec<(String, String)> {
+        Context::current().configure_scope(|s| s.tags().clone().into_iter().collect())
+    }
+
+    #[test]
+    fn new_threads_start_empty() {
+        set_tags_context([("a", "1")]);
+        let other = std::thread::spawn(tags).join().unwrap();
+        assert!(other.is_empty());
+        assert_eq!(tags(), [("a".to_owned(), "1".to_owned())]);
+    }
+
+    #[test]
+    fn forked_context_carries_values_into_a_thread() {
+        let ctx = Context::new();
+        ctx.configure_scope(|s| s.set_tag("k", "v"));
+        let seen = std::thread::spawn({
+            let ctx = ctx.fork();
+            move || ctx.run(tags)
+        })
+        .join()
+        .unwrap();
+        assert_eq!(seen, [("k".to_owned(), "v".to_owned())]);
+    }
+
+    #[test]
+    fn with_scope_changes_do_not_outlive_the_call() {
+        let ctx = Context::new();
+        ctx.run(|| {
+            set_tags_context([("outer", "1")]);
+            let inner = with_scope(|s| s.set_tag("inner", "2"), tags);
+            assert_eq!(inner.len(), 2);
+            assert_eq!(tags(), [("outer".to_owned(), "1".to_owned())]);
+        });
+    }
+
+    #[test]
+    fn run_restores_the_previous_context_after_a_panic() {
+        let outer = Context::new();
+        outer.run(|| {
+            let before = Context::current();
+            let inner = Context::new();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.run(|| panic!("boom"))));
+            assert!(r.is_err());
+            assert!(Arc::ptr_eq(&before.inner, &Context::current().inner));
+        });
+    }
+
+    #[test]
+    fn last_event_of_a_with_scope_child_reaches_the_parent() {
+        let ctx = Context::new();
+        let id = Uuid::new_v4();
+        ctx.run(|| with_scope(|_| {}, || Context::current().set_last_event(id, EventSource::Http)));
+        assert_eq!(ctx.last_event_id_and_source(), Some((id, EventSource::Http)));
+        assert_eq!(ctx.fork().last_event_id_and_source(), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! User callbacks: `before_send`, `after_send` and `filter`, each a trait with a closure impl.
+
+use crate::event::Event;
+use crate::{CaptureOutcome, EventSource};
+
+/// Changes or drops an event before it is sent (Elixir `before_send_event`).
+///
+/// Any `Fn(Event) -> Option<Event>` closure is a `BeforeSend`.
+pub trait BeforeSend: Send + Sync {
+    /// Returns the event to send, or `None` to drop it.
+    fn before_send(&self, event: Event) -> Option<Event>;
+}
+
+impl<F> BeforeSend for F
+where
+    F: Fn(Event) -> Option<Event> + Send + Sync,
+{
+    fn before_send(&self, event: Event) -> Option<Event> {
+        self(event)
+    }
+}
+
+/// Sees every event after sending, with the outcome (Elixir `after_send_event`).
+///
+/// Any `Fn(&Event, &CaptureOutcome)` closure is an `AfterSend`.
+pub trait AfterSend: Send + Sync {
+    /// Called once per event that reached the send step.
+    fn after_send(&self, event: &Event, outcome: &CaptureOutcome);
+}
+
+impl<F> AfterSend for F
+where
+    F: Fn(&Event, &CaptureOutcome) + Send + Sync,
+{
+    fn after_send(&self, event: &Event, outcome: &CaptureOutcome) {
+        self(event, outcome)
+    }
+}
+
+/// Decides whether to exclude an event, given where it came from (Elixir `filter`).
+///
+/// ```
+/// use sentry_core::{ClientOptions, EventSource, Event};
+/// // Ignore errors reported by the web layer whose title mentions "client disconnected".
+/// let options = ClientOptions::new().filter(|event: &Event, source: EventSource| {
+///     source == EventSource::Http && event.title().contains("client disconnected")
+/// });
+/// # let _ = options;
+/// ```
+pub trait Filter: Send + Sync {
+    /// True to exclude (not send) the event.
+    fn exclude(&self, event: &Event, source: EventSource) -> bool;
+}
+
+impl<F> Filter for F
+where
+    F: Fn(&Event, EventSource) -> bool + Send + Sync,
+{
+    fn exclude(&self, event: &Event, source: EventSource) -> bool {
+        self(event, source)
+    }
+}
+
+/// Runs a user callback, turning a panic inside it into `None` so the host never goes down
+/// because of a hook. The caller counts and logs the failure.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let was = IN_CALLBACK.try_with(|c| c.replace(true)).unwrap_or(false);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+    let _ = IN_CALLBACK.try_with(|c| c.set(was));
+    r
+}
+
+thread_local! {
+    static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread runs a user callback (the panic hook ignores panics from there; they
+/// are reported as a failed callback instead).
+pub(crate) fn in_sdk_callback() -> bool {
+    IN_CALLBACK.try_with(std::cell::Cell::get).unwrap_or(false)
+}

@@ -1,0 +1,92 @@
+//! A Sentry client for Rust services: report errors, panics and messages with the context needed
+//! to fix them, including the **source lines around every in-app frame**, embedded at compile
+//! time.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use sentry_core::{ClientOptions, Level};
+//!
+//! fn main() {
+//!     // Reads SENTRY_DSN, SENTRY_ENVIRONMENT and SENTRY_RELEASE when not set here.
+//!     let _guard = sentry_core::init(
+//!         ClientOptions::new()
+//!             .dsn("https://public@sentry.example.com/1")
+//!             .release("my-app@1.0.0"),
+//!     )
+//!     .expect("valid Sentry options");
+//!
+//!     sentry_core::set_tags_context([("region", "eu-west")]);
+//!     sentry_core::capture_message("service started", Level::Info);
+//!
+//!     if let Err(err) = std::fs::read_to_string("/etc/my-app.toml") {
+//!         sentry_core::capture_error(&err);
+//!     }
+//!     // Panics are reported too (feature `panic`, on by default).
+//! }
+//! ```
+//!
+//! # Cargo features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `panic` (default) | reports panics as unhandled events, with the panicking line's source |
+//! | `tower` | a tower `Layer` for web services (axum): per-request context and request data |
+//! | `log` | a `log::Log` backend: breadcrumbs and error events |
+//! | `tracing` | a `tracing_subscriber::Layer`: breadcrumbs and error events |
+//! | `anyhow` | `capture_anyhow` for `anyhow::Error` |
+//! | `test` | the testing kit: in-memory capture and a loopback mock Sentry server |
+
+#![deny(missing_docs, unreachable_pub)]
+#![warn(missing_debug_implementations)]
+
+mod capture;
+mod client;
+mod context;
+mod dsn;
+mod envelope;
+mod error;
+mod event;
+mod hooks;
+mod integrations;
+mod options;
+mod scope;
+mod source_context;
+mod stacktrace;
+mod time;
+mod transport;
+
+pub use capture::{
+    capture_error, capture_error_with, capture_event, capture_event_with, capture_message, capture_message_with,
+    AsDynError, CaptureOptions, CaptureOutcome,
+};
+pub use client::{flush, init, stats, ClientGuard};
+pub use context::{
+    add_breadcrumb, clear_context, configure_scope, last_event_id_and_source, set_extra_context, set_tags_context,
+    set_user_context, with_scope, Context, ContextFuture, ContextFutureExt, EventSource,
+};
+pub use dsn::{Dsn, DsnError};
+pub use envelope::{Envelope, EnvelopeError, EnvelopeItem};
+pub use error::{Error, SendError};
+pub use event::{
+    Breadcrumb, Contexts, Event, Exception, Frame, Level, LogEntry, Mechanism, Request, SdkInfo, SdkPackage,
+    Stacktrace, User, Values,
+};
+pub use hooks::{AfterSend, BeforeSend, Filter};
+pub use options::{ClientOptions, SendResult};
+pub use scope::Scope;
+pub use source_context::SourceTable;
+pub use transport::{DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient};
+
+/// The SDK's name, as sent in `sdk.name` and `User-Agent`.
+pub const SDK_NAME: &str = "sentry.rust.core";
+/// The SDK's version.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// `name/version`, the `User-Agent` and `sentry_client` value.
+pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG_VERSION"));
+
+/// Internals used by code that `embed_sources!` generates. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::source_context::SourceTable;
+}

@@ -1,0 +1,561 @@
+//! `ClientOptions`: every setting of the SDK, with the Elixir client's option names in the docs.
+
+use crate::event::Event;
+use crate::hooks::{AfterSend, BeforeSend, Filter};
+use crate::source_context::SourceTable;
+use crate::transport::HttpClient;
+use crate::{CaptureOutcome, Error};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// When the capture call learns the outcome of sending (Elixir's `send_result`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SendResult {
+    /// Send on a background worker; capture calls return at once with the event id
+    /// (Elixir's `:none`). The default.
+    #[default]
+    Background,
+    /// Send on the caller's thread and return the server's answer (Elixir's `:sync`).
+    /// Useful in tests and short-lived tools.
+    Sync,
+}
+
+/// Configuration of the SDK, passed to [`init`](crate::init).
+///
+/// ```
+/// use sentry_core::{ClientOptions, SendResult};
+/// let options = ClientOptions::new()
+///     .dsn("https://public@sentry.example.com/1")
+///     .environment("staging")
+///     .release("my-app@1.2.3")
+///     .tag("region", "eu-west")
+///     .send_result(SendResult::Background);
+/// assert!(options.validate().is_ok());
+/// ```
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub(crate) dsn: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) included_environments: Option<Vec<String>>,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) release: Option<String>,
+    pub(crate) server_name: Option<String>,
+    pub(crate) http_client: Option<Arc<dyn HttpClient>>,
+    pub(crate) pool_max_connections: usize,
+    pub(crate) http_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) before_send: Option<Arc<dyn BeforeSend>>,
+    pub(crate) after_send: Option<Arc<dyn AfterSend>>,
+    pub(crate) sample_rate: f64,
+    pub(crate) send_result: SendResult,
+    pub(crate) send_max_attempts: u32,
+    pub(crate) in_app_module_allow_list: Vec<String>,
+    pub(crate) report_deps: bool,
+    pub(crate) enable_source_code_context: bool,
+    pub(crate) root_source_code_paths: Vec<PathBuf>,
+    pub(crate) context_lines: usize,
+    pub(crate) source_code_exclude_patterns: Vec<String>,
+    pub(crate) source_code_path_pattern: String,
+    pub(crate) source_table: Option<SourceTable>,
+    pub(crate) filter: Option<Arc<dyn Filter>>,
+    pub(crate) log_level: log::Level,
+    pub(crate) max_breadcrumbs: usize,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) queue_capacity: usize,
+    pub(crate) attach_stacktrace: bool,
+    pub(crate) send_default_pii: bool,
+    pub(crate) debug: bool,
+    pub(crate) use_env: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            dsn: None,
+            environment: None,
+            included_environments: None,
+            tags: BTreeMap::new(),
+            release: None,
+            server_name: None,
+            http_client: None,
+            pool_max_connections: 50,
+            http_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            before_send: None,
+            after_send: None,
+            sample_rate: 1.0,
+            send_result: SendResult::Background,
+            send_max_attempts: 4,
+            in_app_module_allow_list: Vec::new(),
+            report_deps: true,
+            enable_source_code_context: true,
+            root_source_code_paths: Vec::new(),
+            context_lines: 3,
+            source_code_exclude_patterns: Vec::new(),
+            source_code_path_pattern: "**/*.rs".to_owned(),
+            source_table: None,
+            filter: None,
+            log_level: log::Level::Warn,
+            max_breadcrumbs: 100,
+            shutdown_timeout: Duration::from_secs(2),
+            queue_capacity: 1000,
+            attach_stacktrace: false,
+            send_default_pii: false,
+            debug: false,
+            use_env: true,
+        }
+    }
+}
+
+/// The largest `context_lines` accepted: more is never useful and only bloats events.
+const MAX_CONTEXT_LINES: usize = 50;
+
+impl ClientOptions {
+    /// Options with every default. `SENTRY_DSN`, `SENTRY_ENVIRONMENT` and `SENTRY_RELEASE`
+    /// fill values left unset when [`init`](crate::init) runs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The DSN events are sent to (Elixir `dsn`). Without one the SDK captures nothing and sends nothing.
+    #[must_use]
+    pub fn dsn(mut self, dsn: impl Into<String>) -> Self {
+        self.dsn = Some(dsn.into());
+        self
+    }
+
+    /// The current environment (Elixir `environment_name`); default `production`.
+    #[must_use]
+    pub fn environment(mut self, name: impl Into<String>) -> Self {
+        self.environment = Some(name.into());
+        self
+    }
+
+    /// Send events only when the environment is one of these (Elixir `included_environments`).
+    /// Default: every environment.
+    #[must_use]
+    pub fn included_environments<I, S>(mut self, envs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.included_environments = Some(envs.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A tag put on every event (Elixir `tags`).
+    #[must_use]
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// The release, such as `my-app@1.2.3` (Elixir `release`).
+    #[must_use]
+    pub fn release(mut self, release: impl Into<String>) -> Self {
+        self.release = Some(release.into());
+        self
+    }
+
+    /// The server name put on events (Elixir `server_name`); default: the host name.
+    #[must_use]
+    pub fn server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    /// Your own HTTP client (Elixir `client` and `hackney_opts`): proxies, custom TLS, ...
+    #[must_use]
+    pub fn http_client(mut self, client: Arc<dyn HttpClient>) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Idle connections kept by the default client (Elixir `hackney_pool_max_connections`); default 50.
+    #[must_use]
+    pub fn pool_max_connections(mut self, n: usize) -> Self {
+        self.pool_max_connections = n;
+        self
+    }
+
+    /// Whole-request timeout of the default client (Elixir `hackney_pool_timeout`); default 5 s.
+    #[must_use]
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = timeout;
+        self
+    }
+
+    /// Connect timeout of the default client; default 2 s.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Called with each event before it is sent (Elixir `before_send_event`): return it,
+    /// changed (e.g. its fingerprint) or not, or `None` to drop it.
+    #[must_use]
+    pub fn before_send<F>(mut self, f: F) -> Self
+    where
+        F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
+    {
+        self.before_send = Some(Arc::new(f));
+        self
+    }
+
+    /// Called after each send attempt with the event and its outcome (Elixir `after_send_event`).
+    #[must_use]
+    pub fn after_send<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&Event, &CaptureOutcome) + Send + Sync + 'static,
+    {
+        self.after_send = Some(Arc::new(f));
+        self
+    }
+
+    /// Fraction of events to send, from 0.0 to 1.0 (Elixir `sample_rate`); default 1.0.
+    #[must_use]
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.sample_rate = rate;
+        self
+    }
+
+    /// Whether capture calls wait for the server (Elixir `send_result`); default [`SendResult::Background`].
+    #[must_use]
+    pub fn send_result(mut self, mode: SendResult) -> Self {
+        self.send_result = mode;
+        self
+    }
+
+    /// Attempts per event on network errors and 5xx answers (Elixir `send_max_attempts`); default 4.
+    #[must_use]
+    pub fn send_max_attempts(mut self, n: u32) -> Self {
+        self.send_max_attempts = n;
+        self
+    }
+
+    /// Crate or module prefixes whose frames are in-app (Elixir `in_app_module_allow_list`),
+    /// besides your workspace's own crates.
+    #[must_use]
+    pub fn in_app_module_allow_list<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.in_app_module_allow_list = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Send the dependency versions recorded at build time as `modules` (Elixir `report_deps`); default true.
+    #[must_use]
+    pub fn report_deps(mut self, on: bool) -> Self {
+        self.report_deps = on;
+        self
+    }
+
+    /// Attach source lines to frames (Elixir `enable_source_code_context`). Default true; it has an
+    /// effect once a table is given with [`source_table`](Self::source_table).
+    #[must_use]
+    pub fn enable_source_code_context(mut self, on: bool) -> Self {
+        self.enable_source_code_context = on;
+        self
+    }
+
+    /// Source roots (Elixir `root_source_code_paths`). Embedding is configured in `build.rs`;
+    /// at run time these roots help map absolute frame paths to table entries.
+    #[must_use]
+    pub fn root_source_code_paths<I, P>(mut self, roots: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        self.root_source_code_paths = roots.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Lines of source shown above and below the failing line (Elixir `context_lines`); default 3.
+    #[must_use]
+    pub fn context_lines(mut self, n: usize) -> Self {
+        self.context_lines = n;
+        self
+    }
+
+    /// Regexes of paths never to read source from (Elixir `source_code_exclude_patterns`).
+    /// Checked again at run time, on top of what `build.rs` excluded.
+    #[must_use]
+    pub fn source_code_exclude_patterns<I, S>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.source_code_exclude_patterns = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Glob of source files (Elixir `source_code_path_pattern`); default `**/*.rs`.
+    #[must_use]
+    pub fn source_code_path_pattern(mut self, pattern: impl Into<String>) -> Self {
+        self.source_code_path_pattern = pattern.into();
+        self
+    }
+
+    /// The embedded sources, from `embed_sources!()`.
+    #[must_use]
+    pub fn source_table(mut self, table: SourceTable) -> Self {
+        self.source_table = Some(table);
+        self
+    }
+
+    /// Decides whether to exclude an event, given where it came from (Elixir `filter`).
+    #[must_use]
+    pub fn filter<F: Filter + 'static>(mut self, filter: F) -> Self {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Level at which send failures are logged through the `log` facade (Elixir `log_level`); default warn.
+    #[must_use]
+    pub fn log_level(mut self, level: log::Level) -> Self {
+        self.log_level = level;
+        self
+    }
+
+    /// Breadcrumbs kept per context, oldest dropped first (Elixir `max_breadcrumbs`); default 100.
+    #[must_use]
+    pub fn max_breadcrumbs(mut self, n: usize) -> Self {
+        self.max_breadcrumbs = n;
+        self
+    }
+
+    /// How long dropping the [`ClientGuard`](crate::ClientGuard) waits for queued events; default 2 s.
+    #[must_use]
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Events the background queue holds before it drops new ones (counted as `queue_overflow`); default 1000.
+    #[must_use]
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n;
+        self
+    }
+
+    /// Attach a stack trace of the call site to message events; default false.
+    #[must_use]
+    pub fn attach_stacktrace(mut self, on: bool) -> Self {
+        self.attach_stacktrace = on;
+        self
+    }
+
+    /// Send personal data (unscrubbed headers, cookies, IPs); default false.
+    #[must_use]
+    pub fn send_default_pii(mut self, on: bool) -> Self {
+        self.send_default_pii = on;
+        self
+    }
+
+    /// Log what the SDK does (at debug level, through `log`); default false.
+    #[must_use]
+    pub fn debug(mut self, on: bool) -> Self {
+        self.debug = on;
+        self
+    }
+
+    /// Read `SENTRY_DSN`, `SENTRY_ENVIRONMENT` and `SENTRY_RELEASE` for unset values; default true.
+    #[must_use]
+    pub fn use_env(mut self, on: bool) -> Self {
+        self.use_env = on;
+        self
+    }
+
+    /// The environment events are tagged with.
+    pub fn environment_name(&self) -> &str {
+        self.environment.as_deref().unwrap_or("production")
+    }
+
+    /// The configured DSN string, if any.
+    pub fn dsn_str(&self) -> Option<&str> {
+        self.dsn.as_deref()
+    }
+
+    /// The included environments, `None` meaning every environment.
+    pub fn included_environments_list(&self) -> Option<&[String]> {
+        self.included_environments.as_deref()
+    }
+
+    /// True when events of the current environment are sent.
+    pub fn environment_included(&self) -> bool {
+        match &self.included_environments {
+            None => true,
+            Some(list) => list.iter().any(|e| e == self.environment_name()),
+        }
+    }
+
+    /// Fills unset values from `SENTRY_DSN`, `SENTRY_ENVIRONMENT` and `SENTRY_RELEASE`.
+    /// Explicit options win. [`init`](crate::init) calls this unless [`use_env`](Self::use_env) is off.
+    #[must_use]
+    pub fn apply_env(mut self) -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if self.dsn.is_none() {
+            self.dsn = var("SENTRY_DSN");
+        }
+        if self.environment.is_none() {
+            self.environment = var("SENTRY_ENVIRONMENT");
+        }
+        if self.release.is_none() {
+            self.release = var("SENTRY_RELEASE");
+        }
+        self
+    }
+
+    /// Checks every option, naming the first bad one.
+    pub fn validate(&self) -> Result<(), Error> {
+        if let Some(dsn) = &self.dsn {
+            dsn.parse::<crate::Dsn>().map_err(|source| Error::InvalidDsn { dsn: mask_dsn(dsn), source })?;
+        }
+        if !(0.0..=1.0).contains(&self.sample_rate) || self.sample_rate.is_nan() {
+            return Err(Error::option("sample_rate", format!("{} is not between 0.0 and 1.0", self.sample_rate)));
+        }
+        if self.send_max_attempts == 0 {
+            return Err(Error::option("send_max_attempts", "must be at least 1"));
+        }
+        if self.context_lines > MAX_CONTEXT_LINES {
+            return Err(Error::option(
+                "context_lines",
+                format!("{} is more than the maximum of {MAX_CONTEXT_LINES}", self.context_lines),
+            ));
+        }
+        if self.queue_capacity == 0 {
+            return Err(Error::option("queue_capacity", "must be at least 1"));
+        }
+        if self.pool_max_connections == 0 {
+            return Err(Error::option("pool_max_connections", "must be at least 1"));
+        }
+        if self.http_timeout.is_zero() {
+            return Err(Error::option("http_timeout", "must be longer than zero"));
+        }
+        if self.environment_name().trim().is_empty() {
+            return Err(Error::option("environment_name", "must not be empty"));
+        }
+        for p in &self.source_code_exclude_patterns {
+            regex::Regex::new(p).map_err(|e| {
+                Error::option("source_code_exclude_patterns", format!("`{p}` is not a valid regex: {e}"))
+            })?;
+        }
+        glob::Pattern::new(&self.source_code_path_pattern).map_err(|e| {
+            Error::option(
+                "source_code_path_pattern",
+                format!("`{}` is not a valid glob: {e}", self.source_code_path_pattern),
+            )
+        })?;
+        for (k, v) in &self.tags {
+            if k.is_empty() || k.chars().count() > 200 || v.chars().count() > 200 {
+                return Err(Error::option("tags", format!("tag `{k}`: keys and values must be 1 to 200 characters")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the secret of a DSN-like string with `***` for messages.
+pub(crate) fn mask_dsn(dsn: &str) -> String {
+    match dsn.split_once("://").and_then(|(s, rest)| rest.rsplit_once('@').map(|(auth, host)| (s, auth, host))) {
+        Some((scheme, auth, host)) => match auth.split_once(':') {
+            Some((public, _)) => format!("{scheme}://{public}:***@{host}"),
+            None => dsn.to_owned(),
+        },
+        None => dsn.to_owned(),
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("dsn", &self.dsn.as_deref().map(mask_dsn))
+            .field("environment", &self.environment_name())
+            .field("included_environments", &self.included_environments)
+            .field("release", &self.release)
+            .field("sample_rate", &self.sample_rate)
+            .field("send_result", &self.send_result)
+            .field("send_max_attempts", &self.send_max_attempts)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_elixir_client() {
+        let o = ClientOptions::new();
+        assert_eq!(o.environment_name(), "production");
+        assert!(o.environment_included());
+        assert_eq!(o.sample_rate, 1.0);
+        assert_eq!(o.send_max_attempts, 4);
+        assert_eq!(o.context_lines, 3);
+        assert_eq!(o.max_breadcrumbs, 100);
+        assert_eq!(o.pool_max_connections, 50);
+        assert_eq!(o.http_timeout, Duration::from_secs(5));
+        assert_eq!(o.log_level, log::Level::Warn);
+        assert_eq!(o.source_code_path_pattern, "**/*.rs");
+        assert!(o.report_deps);
+        assert_eq!(o.send_result, SendResult::Background);
+    }
+
+    #[test]
+    fn included_environments_gate_sending() {
+        let o = ClientOptions::new().environment("dev").included_environments(["prod"]);
+        assert!(!o.environment_included());
+        let o = o.environment("prod");
+        assert!(o.environment_included());
+    }
+
+    #[test]
+    fn bad_options_name_the_option() {
+        let cases: Vec<(ClientOptions, &str)> = vec![
+            (ClientOptions::new().sample_rate(1.5), "sample_rate"),
+            (ClientOptions::new().sample_rate(f64::NAN), "sample_rate"),
+            (ClientOptions::new().send_max_attempts(0), "send_max_attempts"),
+            (ClientOptions::new().context_lines(500), "context_lines"),
+            (ClientOptions::new().queue_capacity(0), "queue_capacity"),
+            (ClientOptions::new().pool_max_connections(0), "pool_max_connections"),
+            (ClientOptions::new().http_timeout(Duration::ZERO), "http_timeout"),
+            (ClientOptions::new().environment(" "), "environment_name"),
+            (ClientOptions::new().source_code_exclude_patterns(["(unclosed"]), "source_code_exclude_patterns"),
+            (ClientOptions::new().source_code_path_pattern("***/["), "source_code_path_pattern"),
+            (ClientOptions::new().tag("", "x"), "tags"),
+        ];
+        for (o, name) in cases {
+            match o.validate() {
+                Err(Error::InvalidOption { option, .. }) => assert_eq!(option, name),
+                other => panic!("{name}: expected InvalidOption, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_dsn_is_a_typed_error_with_the_secret_masked() {
+        let err = ClientOptions::new().dsn("http://pub:topsecret@host").validate().unwrap_err();
+        match &err {
+            Error::InvalidDsn { dsn, source } => {
+                assert_eq!(dsn, "http://pub:***@host");
+                assert_eq!(*source, crate::DsnError::MissingProjectId);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!err.to_string().contains("topsecret"));
+    }
+
+    #[test]
+    fn debug_output_masks_the_secret() {
+        let o = ClientOptions::new().dsn("http://pub:topsecret@host/1");
+        assert!(!format!("{o:?}").contains("topsecret"));
+    }
+}

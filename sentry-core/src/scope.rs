@@ -1,0 +1,183 @@
+//! The scope: tags, user, extra, breadcrumbs and fingerprint that apply to events of one context.
+
+use crate::event::{Breadcrumb, Contexts, Event, Level, Request, User};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Data merged into every event captured in a context.
+///
+/// Change the current one with [`set_tags_context`](crate::set_tags_context) and friends,
+/// or temporarily with [`with_scope`](crate::with_scope).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) extra: BTreeMap<String, serde_json::Value>,
+    pub(crate) user: Option<User>,
+    pub(crate) breadcrumbs: VecDeque<Breadcrumb>,
+    pub(crate) fingerprint: Vec<String>,
+    pub(crate) level: Option<Level>,
+    pub(crate) transaction: Option<String>,
+    pub(crate) request: Option<Request>,
+    pub(crate) contexts: Contexts,
+}
+
+impl Scope {
+    /// Sets a tag.
+    pub fn set_tag(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.tags.insert(key.into(), value.into());
+    }
+
+    /// Removes a tag.
+    pub fn remove_tag(&mut self, key: &str) {
+        self.tags.remove(key);
+    }
+
+    /// Sets an extra value.
+    pub fn set_extra(&mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) {
+        self.extra.insert(key.into(), value.into());
+    }
+
+    /// Sets (or clears) the user.
+    pub fn set_user(&mut self, user: Option<User>) {
+        self.user = user;
+    }
+
+    /// Overrides the fingerprint of events from this scope.
+    pub fn set_fingerprint<I, S>(&mut self, parts: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fingerprint = parts.into_iter().map(Into::into).collect();
+    }
+
+    /// Overrides the level of events from this scope.
+    pub fn set_level(&mut self, level: Option<Level>) {
+        self.level = level;
+    }
+
+    /// Sets the transaction name (e.g. the route).
+    pub fn set_transaction(&mut self, name: Option<String>) {
+        self.transaction = name;
+    }
+
+    /// Sets the HTTP request of events from this scope (used by the web integration).
+    pub fn set_request(&mut self, request: Option<Request>) {
+        self.request = request;
+    }
+
+    /// Sets a context object (`type` is added for you).
+    pub fn set_context(&mut self, key: &str, fields: serde_json::Map<String, serde_json::Value>) {
+        self.contexts.insert(key, key, fields);
+    }
+
+    /// Adds a breadcrumb, dropping the oldest beyond `max` (a ring buffer).
+    pub fn add_breadcrumb(&mut self, crumb: Breadcrumb, max: usize) {
+        if max == 0 {
+            return;
+        }
+        while self.breadcrumbs.len() >= max {
+            self.breadcrumbs.pop_front();
+        }
+        self.breadcrumbs.push_back(crumb);
+    }
+
+    /// Empties the scope.
+    pub fn clear(&mut self) {
+        *self = Scope::default();
+    }
+
+    /// The breadcrumbs, oldest first.
+    pub fn breadcrumbs(&self) -> impl Iterator<Item = &Breadcrumb> {
+        self.breadcrumbs.iter()
+    }
+
+    /// The tags.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+
+    /// The user, if set.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    /// Merges the scope into `event`; values already on the event win (they are per-event options).
+    pub(crate) fn apply_to(&self, event: &mut Event, max_breadcrumbs: usize) {
+        for (k, v) in &self.tags {
+            event.tags.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for (k, v) in &self.extra {
+            event.extra.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if event.user.is_none() {
+            event.user.clone_from(&self.user);
+        }
+        if event.fingerprint.is_empty() {
+            event.fingerprint.clone_from(&self.fingerprint);
+        }
+        if let Some(level) = self.level {
+            event.level = level;
+        }
+        if event.transaction.is_none() {
+            event.transaction.clone_from(&self.transaction);
+        }
+        if event.request.is_none() {
+            event.request.clone_from(&self.request);
+        }
+        for (k, v) in &self.contexts.0 {
+            event.contexts.0.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if !self.breadcrumbs.is_empty() {
+            // Scope breadcrumbs come first, per-event ones after; keep the newest `max`.
+            let mut all: Vec<Breadcrumb> = self.breadcrumbs.iter().cloned().collect();
+            all.append(&mut event.breadcrumbs.values);
+            let excess = all.len().saturating_sub(max_breadcrumbs);
+            all.drain(..excess);
+            event.breadcrumbs.values = all;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breadcrumbs_are_a_ring_buffer() {
+        let mut s = Scope::default();
+        for i in 0..5 {
+            s.add_breadcrumb(Breadcrumb::new("c", format!("{i}")), 3);
+        }
+        let msgs: Vec<_> = s.breadcrumbs().map(|b| b.message.clone().unwrap()).collect();
+        assert_eq!(msgs, ["2", "3", "4"]);
+    }
+
+    #[test]
+    fn event_values_win_over_scope_values() {
+        let mut s = Scope::default();
+        s.set_tag("a", "scope");
+        s.set_tag("b", "scope");
+        s.set_user(Some(User::with_id("scope-user")));
+        s.set_fingerprint(["scope"]);
+        let mut e = Event::new();
+        e.tags.insert("a".into(), "event".into());
+        e.fingerprint = vec!["event".into()];
+        s.apply_to(&mut e, 100);
+        assert_eq!(e.tags["a"], "event");
+        assert_eq!(e.tags["b"], "scope");
+        assert_eq!(e.user.unwrap().id.as_deref(), Some("scope-user"));
+        assert_eq!(e.fingerprint, ["event"]);
+    }
+
+    #[test]
+    fn merged_breadcrumbs_keep_the_newest() {
+        let mut s = Scope::default();
+        s.add_breadcrumb(Breadcrumb::new("c", "old"), 10);
+        s.add_breadcrumb(Breadcrumb::new("c", "mid"), 10);
+        let mut e = Event::new();
+        e.breadcrumbs.values.push(Breadcrumb::new("c", "event"));
+        s.apply_to(&mut e, 2);
+        let msgs: Vec<_> = e.breadcrumbs.values.iter().map(|b| b.message.clone().unwrap()).collect();
+        assert_eq!(msgs, ["mid", "event"]);
+    }
+}

@@ -1,0 +1,201 @@
+//! Resolving instruction pointers to functions and source lines, with a process-wide cache.
+//!
+//! The first resolution loads the binary's debug info (tens to hundreds of milliseconds); later ones
+//! still cost tens of microseconds per address. Errors tend to repeat from the same places, so
+//! resolved addresses are cached: two generations of at most [`GENERATION`] entries each. A hit in
+//! the older generation moves the entry to the newer one; when the newer one fills up, the older is
+//! dropped wholesale. Hot addresses therefore stay, and memory stays bounded at
+//! `2 × GENERATION` entries.
+//!
+//! `backtrace` serializes all walking and resolving behind one global lock, so a capture on an
+//! application thread waits while the worker resolves an address (including the first, slow, load);
+//! resolving one address per lock acquisition keeps those waits short after that first load.
+
+use super::names::FunctionName;
+use crate::event::Frame;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Entries per cache generation.
+pub(crate) const GENERATION: usize = 2048;
+
+/// One function at an address; an address yields several when calls were inlined.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SymbolInfo {
+    /// The function's names, when the symbol has one.
+    pub(crate) name: Option<FunctionName>,
+    /// Absolute source path from debug info.
+    pub(crate) abs_path: Option<String>,
+    /// Source line, 1-based.
+    pub(crate) lineno: Option<u32>,
+    /// Source column, 1-based.
+    pub(crate) colno: Option<u32>,
+}
+
+impl SymbolInfo {
+    fn from_symbol(symbol: &backtrace::Symbol) -> Self {
+        SymbolInfo {
+            name: symbol
+                .name()
+                .map(|n| FunctionName::parse(&String::from_utf8_lossy(n.as_bytes()))),
+            abs_path: symbol.filename().map(|p| p.to_string_lossy().into_owned()),
+            lineno: symbol.lineno(),
+            colno: symbol.colno(),
+        }
+    }
+
+    /// A protocol frame for this symbol at instruction address `ip`.
+    pub(crate) fn to_frame(&self, ip: usize) -> Frame {
+        let mut frame = Frame::default();
+        if let Some(name) = &self.name {
+            frame.function = Some(name.function.clone());
+            frame.raw_function.clone_from(&name.raw_function);
+            frame.module.clone_from(&name.module);
+            frame.package.clone_from(&name.package);
+        }
+        frame.abs_path.clone_from(&self.abs_path);
+        frame.lineno = self.lineno;
+        frame.colno = self.colno;
+        frame.instruction_addr = Some(format!("{ip:#x}"));
+        frame
+    }
+}
+
+/// The symbols at `ip`, innermost (most deeply inlined) first; resolved once per process.
+pub(crate) fn symbols_at(ip: usize) -> Arc<[SymbolInfo]> {
+    SymbolCache::get_or_resolve(&CACHE, ip, resolve_uncached)
+}
+
+/// How many addresses the process-wide cache holds.
+pub(crate) fn cache_len() -> usize {
+    lock(&CACHE).len()
+}
+
+static CACHE: Mutex<SymbolCache> = Mutex::new(SymbolCache::new());
+
+fn resolve_uncached(ip: usize) -> Vec<SymbolInfo> {
+    let mut symbols = Vec::new();
+    backtrace::resolve(std::ptr::without_provenance_mut(ip), |symbol| {
+        symbols.push(SymbolInfo::from_symbol(symbol));
+    });
+    if symbols.is_empty() {
+        // Still one frame, so the address is reported.
+        symbols.push(SymbolInfo::default());
+    }
+    symbols
+}
+
+fn lock(cache: &Mutex<SymbolCache>) -> std::sync::MutexGuard<'_, SymbolCache> {
+    // The cache holds no invariant a panic could break halfway; keep using it.
+    cache.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Address → symbols, in two generations (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct SymbolCache {
+    newer: BTreeMap<usize, Arc<[SymbolInfo]>>,
+    older: BTreeMap<usize, Arc<[SymbolInfo]>>,
+}
+
+impl SymbolCache {
+    /// An empty cache.
+    pub(crate) const fn new() -> Self {
+        SymbolCache {
+            newer: BTreeMap::new(),
+            older: BTreeMap::new(),
+        }
+    }
+
+    /// Entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.newer.len() + self.older.len()
+    }
+
+    /// The cached symbols at `ip`, or `resolve(ip)` stored for next time. The lock is not held
+    /// while resolving; two threads may resolve the same address once each, which is harmless.
+    pub(crate) fn get_or_resolve(
+        cache: &Mutex<Self>,
+        ip: usize,
+        resolve: impl FnOnce(usize) -> Vec<SymbolInfo>,
+    ) -> Arc<[SymbolInfo]> {
+        if let Some(hit) = lock(cache).get(ip) {
+            return hit;
+        }
+        let symbols: Arc<[SymbolInfo]> = resolve(ip).into();
+        lock(cache).insert(ip, Arc::clone(&symbols));
+        symbols
+    }
+
+    fn get(&mut self, ip: usize) -> Option<Arc<[SymbolInfo]>> {
+        if let Some(hit) = self.newer.get(&ip) {
+            return Some(Arc::clone(hit));
+        }
+        let hit = self.older.remove(&ip)?;
+        self.insert(ip, Arc::clone(&hit));
+        Some(hit)
+    }
+
+    fn insert(&mut self, ip: usize, symbols: Arc<[SymbolInfo]>) {
+        if self.newer.len() >= GENERATION {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(ip, symbols);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn fake(ip: usize) -> Vec<SymbolInfo> {
+        vec![SymbolInfo {
+            lineno: Some(u32::try_from(ip).unwrap_or(0)),
+            ..SymbolInfo::default()
+        }]
+    }
+
+    #[test]
+    fn a_second_lookup_hits_the_cache() {
+        let cache = Mutex::new(SymbolCache::new());
+        let calls = Cell::new(0);
+        let resolve = |ip| {
+            calls.set(calls.get() + 1);
+            fake(ip)
+        };
+        let first = SymbolCache::get_or_resolve(&cache, 7, resolve);
+        let second = SymbolCache::get_or_resolve(&cache, 7, resolve);
+        assert_eq!(calls.get(), 1);
+        assert!(Arc::ptr_eq(&first, &second));
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_hot_entries() {
+        let cache = Mutex::new(SymbolCache::new());
+        let calls = Cell::new(0);
+        let resolve = |ip| {
+            calls.set(calls.get() + 1);
+            fake(ip)
+        };
+        SymbolCache::get_or_resolve(&cache, 1, resolve);
+        for ip in 2..=5 * GENERATION {
+            SymbolCache::get_or_resolve(&cache, ip, resolve);
+            // Address 1 is used all the time, so it is never evicted.
+            SymbolCache::get_or_resolve(&cache, 1, resolve);
+            assert!(lock(&cache).len() <= 2 * GENERATION);
+        }
+        assert_eq!(calls.get(), 5 * GENERATION);
+        // An address from long ago was evicted and is resolved again.
+        SymbolCache::get_or_resolve(&cache, 2, resolve);
+        assert_eq!(calls.get(), 5 * GENERATION + 1);
+    }
+
+    #[test]
+    fn unresolvable_addresses_still_make_a_frame() {
+        let symbols = resolve_uncached(1);
+        assert_eq!(symbols.len(), 1);
+        let frame = symbols[0].to_frame(0x1);
+        assert_eq!(frame.instruction_addr.as_deref(), Some("0x1"));
+        assert_eq!(frame.function, None);
+    }
+}

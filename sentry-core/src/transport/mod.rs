@@ -1,0 +1,89 @@
+//! Getting envelopes to the server: the HTTP client, the sender with retries and rate limits,
+//! the bounded background worker, and the counters of what happened.
+
+mod http;
+mod ratelimit;
+mod sender;
+mod stats;
+mod worker;
+
+pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, UreqClient};
+pub(crate) use sender::HttpTransport;
+pub(crate) use stats::Stats;
+pub use stats::{DropReason, TransportStats};
+pub(crate) use worker::Worker;
+
+use crate::envelope::Envelope;
+use crate::error::SendError;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// What the server said when it accepted an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sent {
+    /// The `id` from the answer's body, when there was one.
+    pub(crate) server_id: Option<String>,
+}
+
+/// Where finished envelopes go: HTTP, or memory for the testing kit.
+pub(crate) trait Transport: Send + Sync + fmt::Debug {
+    /// Delivers one envelope, retrying as configured; blocking.
+    fn send(&self, envelope: Envelope) -> Result<Sent, SendError>;
+}
+
+/// Exponential backoff with full jitter: up to 100 ms × 2^(attempt-1), capped at 5 s; a
+/// `Retry-After` from the server wins when it is longer (capped at 60 s).
+pub(crate) fn backoff(attempt: u32, retry_after: Option<u64>) -> Duration {
+    let cap = Duration::from_millis(100u64.saturating_mul(1 << attempt.saturating_sub(1).min(6))).min(Duration::from_secs(5));
+    let jittered = cap.mul_f64(0.5 + 0.5 * crate::time::jitter());
+    match retry_after {
+        Some(s) => jittered.max(Duration::from_secs(s.min(60))),
+        None => jittered,
+    }
+}
+
+/// Logs send failures at the configured level once per kind of failure, and again only after a
+/// success in between; repeats go to debug level.
+#[derive(Debug)]
+pub(crate) struct FailureLog {
+    level: log::Level,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl FailureLog {
+    pub(crate) fn new(level: log::Level) -> Self {
+        FailureLog { level, seen: Mutex::new(HashSet::new()) }
+    }
+
+    pub(crate) fn log(&self, kind: &str, err: &dyn fmt::Display) {
+        let first = self.seen.lock().unwrap_or_else(PoisonError::into_inner).insert(kind.to_owned());
+        let level = if first { self.level } else { log::Level::Debug };
+        log::log!(target: "sentry_core", level, "sending to Sentry failed: {err}");
+    }
+
+    pub(crate) fn recovered(&self) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if !seen.is_empty() {
+            seen.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        for _ in 0..50 {
+            let b1 = backoff(1, None);
+            assert!(b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100));
+            let b3 = backoff(3, None);
+            assert!(b3 >= Duration::from_millis(200) && b3 <= Duration::from_millis(400));
+            assert!(backoff(30, None) <= Duration::from_secs(5));
+            assert!(backoff(1, Some(2)) >= Duration::from_secs(2));
+        }
+    }
+}
