@@ -372,10 +372,24 @@ impl Drop for ClientGuard {
 /// let _guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid Sentry options");
 /// ```
 pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
+    let Some(client) = build_client(options)? else {
+        return Ok(ClientGuard { client: None });
+    };
+    let client = Arc::new(client);
+    #[cfg(feature = "panic")]
+    crate::integrations::panic::install();
+    *GLOBAL.write().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
+    Ok(ClientGuard { client: Some(client) })
+}
+
+/// Builds the client `init` would install, without installing it: options completed from the
+/// environment (unless `use_env(false)`) and validated, the HTTP transport set up.
+/// `Ok(None)` when there is no DSN.
+pub(crate) fn build_client(options: ClientOptions) -> Result<Option<Client>, Error> {
     let options = if options.use_env { options.apply_env() } else { options };
     options.validate()?;
     let Some(dsn_str) = options.dsn.as_deref() else {
-        return Ok(ClientGuard { client: None });
+        return Ok(None);
     };
     let dsn: Dsn = dsn_str.parse().map_err(|source| Error::InvalidDsn { dsn: crate::options::mask_dsn(dsn_str), source })?;
     let http = options.http_client.clone().unwrap_or_else(|| {
@@ -383,11 +397,7 @@ pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
     });
     let stats = Arc::new(Stats::default());
     let transport = Arc::new(HttpTransport::new(&dsn, http, options.send_max_attempts, stats.clone(), options.log_level));
-    let client = Arc::new(Client::with_transport(options, transport, stats));
-    #[cfg(feature = "panic")]
-    crate::integrations::panic::install();
-    *GLOBAL.write().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
-    Ok(ClientGuard { client: Some(client) })
+    Ok(Some(Client::with_transport(options, transport, stats)))
 }
 
 /// Waits until events queued so far are sent, at most `timeout`. True when the queue emptied

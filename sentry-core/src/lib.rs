@@ -42,6 +42,7 @@
 
 mod capture;
 mod client;
+mod config_env;
 mod context;
 mod dsn;
 mod envelope;
@@ -53,8 +54,12 @@ mod options;
 mod scope;
 mod source_context;
 mod stacktrace;
+mod test_event;
 mod time;
 mod transport;
+
+#[cfg(feature = "test")]
+pub mod testing;
 
 pub use capture::{
     capture_error, capture_error_with, capture_event, capture_event_with, capture_message, capture_message_with,
@@ -75,6 +80,7 @@ pub use event::{
 pub use hooks::{AfterSend, BeforeSend, Filter};
 pub use options::{ClientOptions, SendResult};
 pub use scope::Scope;
+pub use test_event::{send_test_event, TestEventOutcome};
 pub use source_context::SourceTable;
 pub use transport::{DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient};
 

@@ -7,9 +7,9 @@
 //! An uncaught panic on the main thread with unwinding drops the [`ClientGuard`](crate::ClientGuard),
 //! which flushes.
 
-use crate::capture::capture_raw;
 use crate::context::{Context, EventSource};
 use crate::event::{Event, Exception, Level, Mechanism};
+use crate::stacktrace::RawStacktrace;
 use std::cell::Cell;
 use std::panic::PanicHookInfo;
 use std::sync::Once;
@@ -41,8 +41,10 @@ fn report(info: &PanicHookInfo<'_>) {
     }
     // Nothing in here may unwind into the panicking code.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let Some(client) = Context::current().client() else { return };
-        let _ = capture_raw(panic_event(info), None /* LOCATION-ADAPT */, EventSource::Panic);
+        let ctx = Context::current();
+        let Some(client) = ctx.client() else { return };
+        let stack = RawStacktrace::capture_at(info.location());
+        let _ = client.capture(panic_event(info), Some(stack), &ctx, EventSource::Panic);
         if cfg!(panic = "abort") {
             client.flush(client.options().shutdown_timeout);
         }
