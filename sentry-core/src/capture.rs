@@ -288,7 +288,12 @@ fn split_type_name(name: &str) -> (Option<String>, Option<String>) {
 
 /// The leading identifier of an error's `Debug` form (`NotFound("x")` → `NotFound`), the best a
 /// `dyn Error` reveals about its type.
-fn type_from_debug(e: &dyn StdError) -> String {
+fn type_from_debug(e: &(dyn StdError + 'static)) -> String {
+    // The standard library's most common error prints its representation (`Os { .. }`,
+    // `Custom { .. }`) as Debug, not its type.
+    if e.is::<std::io::Error>() {
+        return "std::io::Error".to_owned();
+    }
     let dbg = format!("{e:?}");
     let ident: String = dbg.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').take(100).collect();
     let ident = ident.trim_end_matches(':');
@@ -334,7 +339,7 @@ mod tests {
         let err = Outer(Middle(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
         let event = error_event(&err, std::any::type_name::<Outer>());
         let got: Vec<_> = event.exception.values.iter().map(|e| (e.ty.as_str(), e.value.as_deref().unwrap())).collect();
-        assert_eq!(got, [("Custom", "no such file"), ("Middle", "config unreadable"), ("Outer", "request failed")]);
+        assert_eq!(got, [("std::io::Error", "no such file"), ("Middle", "config unreadable"), ("Outer", "request failed")]);
         assert_eq!(event.exception.values[2].module.as_deref(), Some("sentry_core::capture::tests"));
         assert_eq!(event.title(), "Outer: request failed");
     }

@@ -80,6 +80,7 @@ pub use event::{
 pub use hooks::{AfterSend, BeforeSend, Filter};
 pub use options::{ClientOptions, SendResult};
 pub use scope::Scope;
+pub use sentry_sources_macro::embed_sources;
 pub use test_event::{send_test_event, TestEventOutcome};
 pub use source_context::SourceTable;
 pub use transport::{DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient};

@@ -108,7 +108,7 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     let exceptions = data["exception"]["values"].as_array().expect("exception values");
     let chain: Vec<(&str, &str)> =
         exceptions.iter().map(|x| (x["type"].as_str().unwrap(), x["value"].as_str().unwrap())).collect();
-    assert_eq!(chain, [("Custom", "no such file"), ("ConfigUnreadable", "config unreadable"), ("RequestFailed", "request failed")]);
+    assert_eq!(chain, [("std::io::Error", "no such file"), ("ConfigUnreadable", "config unreadable"), ("RequestFailed", "request failed")]);
     let top = exceptions[2]["stacktrace"]["frames"].as_array().expect("frames").last().expect("a frame").clone();
     assert!(top["filename"].as_str().unwrap().ends_with("tests/tests/e2e_bugsink.rs"), "top frame {top}");
     assert_eq!(top["lineno"], capture_line);
