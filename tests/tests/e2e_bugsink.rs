@@ -167,3 +167,22 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     }
     assert_eq!(seen.len(), 5);
 }
+
+#[test]
+fn send_test_event_reaches_bugsink() {
+    let bugsink = Bugsink::start();
+    let mut out = Vec::new();
+    let outcome = sentry_core::send_test_event(
+        ClientOptions::new().use_env(false).dsn(bugsink.dsn.clone()).environment("prod"),
+        &mut out,
+    );
+    let text = String::from_utf8(out).unwrap();
+    let sentry_core::TestEventOutcome::Sent { event_id, .. } = outcome else {
+        panic!("expected Sent, got {outcome:?}:\n{text}");
+    };
+    assert!(text.contains("Sending test event!\nTest event sent, event id: "), "{text}");
+    let events = bugsink.wait_for_events(1, Duration::from_secs(30));
+    let stored = stored(&events, &event_id.simple().to_string());
+    assert_eq!(stored["calculated_value"], "Testing sending Sentry event");
+    assert_eq!(stored["data"]["tags"]["sentry.test_event"], "true");
+}
