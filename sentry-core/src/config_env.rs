@@ -10,7 +10,10 @@ const VARIABLES: &[(&str, &str)] = &[
     ("SENTRY_DSN", "dsn"),
     ("SENTRY_ENVIRONMENT", "environment_name"),
     ("SENTRY_RELEASE", "release"),
-    ("SENTRY_INCLUDED_ENVIRONMENTS", "included_environments (comma-separated)"),
+    (
+        "SENTRY_INCLUDED_ENVIRONMENTS",
+        "included_environments (comma-separated)",
+    ),
     ("SENTRY_SERVER_NAME", "server_name"),
     ("SENTRY_SAMPLE_RATE", "sample_rate"),
     ("SENTRY_SEND_MAX_ATTEMPTS", "send_max_attempts"),
@@ -30,8 +33,12 @@ impl ClientOptions {
     /// Options from a dotenv-style file (`KEY=value` lines, `#` comments, optional quotes),
     /// with the process environment taking precedence over the file, as deployments expect.
     pub fn from_env_file(path: &Path) -> Result<ClientOptions, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::option("config file", format!("cannot read `{}`: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::option(
+                "config file",
+                format!("cannot read `{}`: {e}", path.display()),
+            )
+        })?;
         let mut vars: BTreeMap<String, String> = parse_dotenv(&text);
         for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("SENTRY_")) {
             vars.insert(k, v);
@@ -67,7 +74,12 @@ impl ClientOptions {
             if v.is_empty() {
                 continue;
             }
-            let list = || v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            let list = || {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
             o = match k {
                 "SENTRY_DSN" => o.dsn(v),
                 "SENTRY_ENVIRONMENT" => o.environment(v),
@@ -86,7 +98,9 @@ impl ClientOptions {
                 },
                 "SENTRY_TAGS" => {
                     for pair in list() {
-                        let (tk, tv) = pair.split_once('=').ok_or_else(|| bad(k, v, "`key=value` pairs"))?;
+                        let (tk, tv) = pair
+                            .split_once('=')
+                            .ok_or_else(|| bad(k, v, "`key=value` pairs"))?;
                         o = o.tag(tk.trim(), tv.trim());
                     }
                     o
@@ -104,11 +118,17 @@ impl ClientOptions {
 }
 
 fn option_name(var: &str) -> &'static str {
-    VARIABLES.iter().find(|(k, _)| *k == var).map_or("environment", |(_, o)| o.split(' ').next().unwrap_or(o))
+    VARIABLES
+        .iter()
+        .find(|(k, _)| *k == var)
+        .map_or("environment", |(_, o)| o.split(' ').next().unwrap_or(o))
 }
 
 fn bad(var: &str, value: &str, expected: &str) -> Error {
-    Error::option(option_name(var), format!("{var}=`{value}` is not valid: expected {expected}"))
+    Error::option(
+        option_name(var),
+        format!("{var}=`{value}` is not valid: expected {expected}"),
+    )
 }
 
 fn parse<T: std::str::FromStr>(var: &str, value: &str) -> Result<T, Error> {
@@ -182,7 +202,8 @@ mod tests {
 
     #[test]
     fn dotenv_lines() {
-        let m = parse_dotenv("# c\nexport SENTRY_DSN=\"http://a@h/1\"\n\nSENTRY_RELEASE='x'\nJUNK\n");
+        let m =
+            parse_dotenv("# c\nexport SENTRY_DSN=\"http://a@h/1\"\n\nSENTRY_RELEASE='x'\nJUNK\n");
         assert_eq!(m["SENTRY_DSN"], "http://a@h/1");
         assert_eq!(m["SENTRY_RELEASE"], "x");
         assert_eq!(m.len(), 2);

@@ -34,7 +34,10 @@ pub enum TestEventOutcome {
 impl TestEventOutcome {
     /// True unless the configuration is wrong or the event could not be delivered.
     pub fn is_success(&self) -> bool {
-        matches!(self, TestEventOutcome::Sent { .. } | TestEventOutcome::NotIncluded)
+        matches!(
+            self,
+            TestEventOutcome::Sent { .. } | TestEventOutcome::NotIncluded
+        )
     }
 }
 
@@ -62,18 +65,29 @@ impl std::error::Error for TestError {}
 #[track_caller]
 pub fn send_test_event(options: ClientOptions, out: &mut dyn Write) -> TestEventOutcome {
     let location = Location::caller();
-    let options = if options.use_env { options.apply_env() } else { options };
+    let options = if options.use_env {
+        options.apply_env()
+    } else {
+        options
+    };
     let options = options.send_result(SendResult::Sync);
     let outcome = run(options, out, location);
     let _ = out.flush();
     outcome
 }
 
-fn run(options: ClientOptions, out: &mut dyn Write, location: &'static Location<'static>) -> TestEventOutcome {
+fn run(
+    options: ClientOptions,
+    out: &mut dyn Write,
+    location: &'static Location<'static>,
+) -> TestEventOutcome {
     let _ = writeln!(out, "Client configuration:");
     let Some(dsn_str) = options.dsn_str().map(str::to_owned) else {
         let _ = writeln!(out, "dsn: (not set)");
-        let _ = writeln!(out, "\nNo DSN is configured (set SENTRY_DSN), so no test event will be sent.");
+        let _ = writeln!(
+            out,
+            "\nNo DSN is configured (set SENTRY_DSN), so no test event will be sent."
+        );
         return TestEventOutcome::NoDsn;
     };
     let dsn: Dsn = match dsn_str.parse() {
@@ -85,8 +99,15 @@ fn run(options: ClientOptions, out: &mut dyn Write, location: &'static Location<
         return fail(out, format!("The configuration is invalid: {e}."));
     }
     if !options.environment_included() {
-        let list = options.included_environments_list().unwrap_or_default().join(", ");
-        let _ = writeln!(out, "\n{} is not in [{list}] so no test event will be sent", options.environment_name());
+        let list = options
+            .included_environments_list()
+            .unwrap_or_default()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "\n{} is not in [{list}] so no test event will be sent",
+            options.environment_name()
+        );
         return TestEventOutcome::NotIncluded;
     }
     let _ = writeln!(out, "\nSending test event!");
@@ -102,15 +123,26 @@ fn run(options: ClientOptions, out: &mut dyn Write, location: &'static Location<
     event.tags.insert("sentry.test_event".into(), "true".into());
     let ctx = Context::with_client(client.clone());
     let outcome = ctx.run(|| {
-        client.capture(event, Some(RawStacktrace::capture(Some(location))), &ctx, EventSource::Capture)
+        client.capture(
+            event,
+            Some(RawStacktrace::capture(Some(location))),
+            &ctx,
+            EventSource::Capture,
+        )
     });
     match outcome {
-        CaptureOutcome::Sent { event_id, server_id } => {
+        CaptureOutcome::Sent {
+            event_id,
+            server_id,
+        } => {
             let _ = writeln!(out, "Test event sent, event id: {}", event_id.simple());
             if let Some(id) = &server_id {
                 let _ = writeln!(out, "The server answered with id: {id}");
             }
-            TestEventOutcome::Sent { event_id, server_id }
+            TestEventOutcome::Sent {
+                event_id,
+                server_id,
+            }
         }
         CaptureOutcome::Failed { error, .. } => fail(out, explain(&error, &dsn)),
         other => fail(out, format!("The test event was not sent: {other:?}.")),
@@ -125,7 +157,11 @@ fn fail(out: &mut dyn Write, sentence: String) -> TestEventOutcome {
 fn print_config(out: &mut dyn Write, dsn: &Dsn, o: &ClientOptions) -> io::Result<()> {
     writeln!(out, "server: {}", dsn.envelope_url())?;
     writeln!(out, "public_key: {}", dsn.public_key())?;
-    writeln!(out, "secret_key: {}", dsn.secret_key().map_or_else(|| "(none)".to_owned(), mask))?;
+    writeln!(
+        out,
+        "secret_key: {}",
+        dsn.secret_key().map_or_else(|| "(none)".to_owned(), mask)
+    )?;
     match o.included_environments_list() {
         Some(list) => writeln!(out, "included_environments: [{}]", list.join(", "))?,
         None => writeln!(out, "included_environments: (every environment)")?,
@@ -161,14 +197,20 @@ fn explain(error: &SendError, dsn: &Dsn) -> String {
             format!("Could not send the test event: {host} did not answer in time ({msg}).")
         }
         SendError::Network(msg) => format!("Could not send the test event to {host}: {msg}."),
-        SendError::Status { status: 429, retry_after, .. } => {
-            match retry_after {
-                Some(s) => format!("The server is rate limiting this project (429): retry in {s} seconds."),
-                None => "The server is rate limiting this project (429).".to_owned(),
+        SendError::Status {
+            status: 429,
+            retry_after,
+            ..
+        } => match retry_after {
+            Some(s) => {
+                format!("The server is rate limiting this project (429): retry in {s} seconds.")
             }
-        }
+            None => "The server is rate limiting this project (429).".to_owned(),
+        },
         SendError::RateLimited { retry_after } => {
-            format!("The server is rate limiting this project (429): retry in {retry_after} seconds.")
+            format!(
+                "The server is rate limiting this project (429): retry in {retry_after} seconds."
+            )
         }
         SendError::Status { status, detail, .. } => match detail {
             Some(d) => format!("The server rejected the test event with status {status}: {d}."),
@@ -205,7 +247,10 @@ mod tests {
         let outcome = send_test_event(o, &mut out);
         assert_eq!(outcome, TestEventOutcome::NotIncluded);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.ends_with("\ndev is not in [prod] so no test event will be sent\n"), "{text}");
+        assert!(
+            text.ends_with("\ndev is not in [prod] so no test event will be sent\n"),
+            "{text}"
+        );
         assert!(text.contains("current environment_name: dev\n"));
     }
 }

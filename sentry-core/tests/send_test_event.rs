@@ -13,9 +13,16 @@ fn run(vars: &[(&str, &str)], args: &[&str]) -> (bool, String) {
         cmd.env_remove(k);
     }
     cmd.envs(vars.iter().copied()).args(args);
-    let Output { status, stdout, stderr } = cmd.output().expect("the binary runs");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("the binary runs");
     let text = String::from_utf8_lossy(&stdout).into_owned();
-    assert!(!text.contains(SECRET), "the secret key was printed:\n{text}");
+    assert!(
+        !text.contains(SECRET),
+        "the secret key was printed:\n{text}"
+    );
     assert!(!String::from_utf8_lossy(&stderr).contains(SECRET));
     (status.success(), text)
 }
@@ -28,7 +35,11 @@ fn dsn(server: &MockServer) -> String {
 fn excluded_environment_sends_nothing_and_says_so() {
     let server = MockServer::start();
     let (ok, text) = run(
-        &[("SENTRY_DSN", &dsn(&server)), ("SENTRY_ENVIRONMENT", "dev"), ("SENTRY_INCLUDED_ENVIRONMENTS", "prod")],
+        &[
+            ("SENTRY_DSN", &dsn(&server)),
+            ("SENTRY_ENVIRONMENT", "dev"),
+            ("SENTRY_INCLUDED_ENVIRONMENTS", "prod"),
+        ],
         &[],
     );
     assert!(ok);
@@ -48,15 +59,30 @@ fn excluded_environment_sends_nothing_and_says_so() {
 fn included_environment_sends_and_prints_the_event_id() {
     let server = MockServer::start();
     let (ok, text) = run(
-        &[("SENTRY_DSN", &dsn(&server)), ("SENTRY_ENVIRONMENT", "prod"), ("SENTRY_INCLUDED_ENVIRONMENTS", "prod")],
+        &[
+            ("SENTRY_DSN", &dsn(&server)),
+            ("SENTRY_ENVIRONMENT", "prod"),
+            ("SENTRY_INCLUDED_ENVIRONMENTS", "prod"),
+        ],
         &[],
     );
     assert!(ok, "{text}");
-    assert!(text.contains("current environment_name: prod\n\nSending test event!\nTest event sent, event id: "), "{text}");
+    assert!(
+        text.contains(
+            "current environment_name: prod\n\nSending test event!\nTest event sent, event id: "
+        ),
+        "{text}"
+    );
     let event = server.expect_single_event();
     let id = event["event_id"].as_str().unwrap();
-    assert!(text.contains(id), "printed id matches the sent event:\n{text}");
-    assert_eq!(event["exception"]["values"][0]["value"], "Testing sending Sentry event");
+    assert!(
+        text.contains(id),
+        "printed id matches the sent event:\n{text}"
+    );
+    assert_eq!(
+        event["exception"]["values"][0]["value"],
+        "Testing sending Sentry event"
+    );
     assert_eq!(event["environment"], "prod");
 }
 
@@ -66,7 +92,14 @@ fn config_file_is_read_like_the_application_does() {
     let dir = std::env::temp_dir().join(format!("sentry-test-event-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("sentry.env");
-    std::fs::write(&file, format!("# app config\nSENTRY_DSN=\"{}\"\nSENTRY_ENVIRONMENT=staging\n", dsn(&server))).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "# app config\nSENTRY_DSN=\"{}\"\nSENTRY_ENVIRONMENT=staging\n",
+            dsn(&server)
+        ),
+    )
+    .unwrap();
     let (ok, text) = run(&[], &["--config", file.to_str().unwrap()]);
     assert!(ok, "{text}");
     assert!(text.contains("current environment_name: staging\n"));
@@ -81,12 +114,20 @@ fn refused_connection_is_one_sentence_and_exit_1() {
         l.local_addr().unwrap().port()
     };
     let (ok, text) = run(
-        &[("SENTRY_DSN", &format!("http://public:{SECRET}@127.0.0.1:{port}/1")), ("SENTRY_SEND_MAX_ATTEMPTS", "1")],
+        &[
+            (
+                "SENTRY_DSN",
+                &format!("http://public:{SECRET}@127.0.0.1:{port}/1"),
+            ),
+            ("SENTRY_SEND_MAX_ATTEMPTS", "1"),
+        ],
         &[],
     );
     assert!(!ok);
     assert!(
-        text.ends_with(&format!("Could not send the test event: the connection to 127.0.0.1:{port} was refused.\n")),
+        text.ends_with(&format!(
+            "Could not send the test event: the connection to 127.0.0.1:{port} was refused.\n"
+        )),
         "{text}"
     );
 }
@@ -97,7 +138,10 @@ fn unauthorized_shows_the_servers_detail() {
     server.respond_with(MockResponse::status(401).body(r#"{"detail":"invalid api key"}"#));
     let (ok, text) = run(&[("SENTRY_DSN", &dsn(&server))], &[]);
     assert!(!ok);
-    assert!(text.ends_with("The server rejected the test event with status 401: invalid api key.\n"), "{text}");
+    assert!(
+        text.ends_with("The server rejected the test event with status 401: invalid api key.\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -106,12 +150,18 @@ fn rate_limit_shows_the_retry_time() {
     server.respond_with(MockResponse::status(429).header("Retry-After", "60"));
     let (ok, text) = run(&[("SENTRY_DSN", &dsn(&server))], &[]);
     assert!(!ok);
-    assert!(text.ends_with("The server is rate limiting this project (429): retry in 60 seconds.\n"), "{text}");
+    assert!(
+        text.ends_with("The server is rate limiting this project (429): retry in 60 seconds.\n"),
+        "{text}"
+    );
 }
 
 #[test]
 fn malformed_dsn_is_reported_not_panicked_on() {
     let (ok, text) = run(&[("SENTRY_DSN", "https://nokey.example.com/1")], &[]);
     assert!(!ok);
-    assert!(text.contains("The DSN is invalid: the DSN has no public key"), "{text}");
+    assert!(
+        text.contains("The DSN is invalid: the DSN has no public key"),
+        "{text}"
+    );
 }

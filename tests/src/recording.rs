@@ -43,17 +43,26 @@ impl RecordingClient {
 
 impl HttpClient for RecordingClient {
     fn post(&self, request: &HttpRequest<'_>) -> Result<HttpResponse, HttpError> {
-        let gzipped = request.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "gzip");
+        let gzipped = request
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "gzip");
         let body = if gzipped {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(request.body).read_to_end(&mut out).expect("we sent valid gzip");
+            flate2::read::GzDecoder::new(request.body)
+                .read_to_end(&mut out)
+                .expect("we sent valid gzip");
             out
         } else {
             request.body.to_vec()
         };
         let result = self.inner.post(request);
         self.posts.lock().unwrap().push(RecordedPost {
-            headers: request.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             body,
             gzipped,
             status: result.as_ref().map(|r| r.status).unwrap_or(0),

@@ -3,8 +3,8 @@
 //! passes Relay's normalizer.
 
 use sentry_core::{
-    capture_error, capture_message, capture_message_with, Breadcrumb, CaptureOptions, CaptureOutcome, ClientOptions,
-    Level, SendResult, User,
+    capture_error, capture_message, capture_message_with, Breadcrumb, CaptureOptions,
+    CaptureOutcome, ClientOptions, Level, SendResult, User,
 };
 use serde_json::Value;
 use std::collections::HashSet;
@@ -70,7 +70,10 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     .expect("valid options");
 
     // 1. An error with a three-level cause chain.
-    let err = RequestFailed(ConfigUnreadable(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    let err = RequestFailed(ConfigUnreadable(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        "no such file",
+    )));
     let capture_line = line!() + 1;
     let error_id = sent_id(&capture_error(&err));
 
@@ -105,12 +108,34 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     assert_eq!(e["calculated_value"], "request failed");
     assert_eq!(e["platform"], "native");
     let data = &e["data"];
-    let exceptions = data["exception"]["values"].as_array().expect("exception values");
-    let chain: Vec<(&str, &str)> =
-        exceptions.iter().map(|x| (x["type"].as_str().unwrap(), x["value"].as_str().unwrap())).collect();
-    assert_eq!(chain, [("std::io::Error", "no such file"), ("ConfigUnreadable", "config unreadable"), ("RequestFailed", "request failed")]);
-    let top = exceptions[2]["stacktrace"]["frames"].as_array().expect("frames").last().expect("a frame").clone();
-    assert!(top["filename"].as_str().unwrap().ends_with("tests/tests/e2e_bugsink.rs"), "top frame {top}");
+    let exceptions = data["exception"]["values"]
+        .as_array()
+        .expect("exception values");
+    let chain: Vec<(&str, &str)> = exceptions
+        .iter()
+        .map(|x| (x["type"].as_str().unwrap(), x["value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            ("std::io::Error", "no such file"),
+            ("ConfigUnreadable", "config unreadable"),
+            ("RequestFailed", "request failed")
+        ]
+    );
+    let top = exceptions[2]["stacktrace"]["frames"]
+        .as_array()
+        .expect("frames")
+        .last()
+        .expect("a frame")
+        .clone();
+    assert!(
+        top["filename"]
+            .as_str()
+            .unwrap()
+            .ends_with("tests/tests/e2e_bugsink.rs"),
+        "top frame {top}"
+    );
     assert_eq!(top["lineno"], capture_line);
     assert_eq!(top["in_app"], true);
     assert_eq!(exceptions[2]["mechanism"]["type"], "generic");
@@ -126,7 +151,9 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     let m = &stored(&events, &message_id)["data"];
     assert_eq!(m["level"], "warning");
     assert_eq!(m["logentry"]["formatted"], "disk almost full");
-    assert!(m.get("message").is_none_or(|v| v.is_null() || v == "disk almost full"));
+    assert!(m
+        .get("message")
+        .is_none_or(|v| v.is_null() || v == "disk almost full"));
 
     // Context values, per-event values and grouping.
     let g = &stored(&events, &a1)["data"];
@@ -136,12 +163,20 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     assert_eq!(g["extra"]["day_of_week"], "Friday");
     assert_eq!(g["extra"]["attempt"], 1);
     assert_eq!(g["fingerprint"], serde_json::json!(["e2e-group-a"]));
-    let crumbs: Vec<&str> =
-        g["breadcrumbs"]["values"].as_array().unwrap().iter().map(|b| b["message"].as_str().unwrap()).collect();
+    let crumbs: Vec<&str> = g["breadcrumbs"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["message"].as_str().unwrap())
+        .collect();
     assert_eq!(crumbs, ["GET /checkout", "card declined"]);
     let issue = |id: &str| stored(&events, id)["issue_id"].clone();
     assert_eq!(issue(&a1), issue(&a2), "same fingerprint, same issue");
-    assert_ne!(issue(&a1), issue(&b1), "different fingerprint, different issue");
+    assert_ne!(
+        issue(&a1),
+        issue(&b1),
+        "different fingerprint, different issue"
+    );
     let latest = bugsink.events();
     assert_eq!(stored(&latest, &a2)["issue_digested_event_count"], 2);
     assert_eq!(stored(&latest, &b1)["issue_digested_event_count"], 1);
@@ -149,18 +184,35 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     // Every envelope we sent: read by the Python SDK, and each event clean under Relay.
     let posts = recorder.posts();
     assert_eq!(posts.len(), 5);
-    assert!(posts.iter().any(|p| p.gzipped), "the error envelope is large enough to be gzipped");
+    assert!(
+        posts.iter().any(|p| p.gzipped),
+        "the error envelope is large enough to be gzipped"
+    );
     let mut seen = HashSet::new();
     for post in &posts {
         assert_eq!(post.status, 200);
-        let auth = &post.headers.iter().find(|(k, _)| k == "X-Sentry-Auth").expect("auth header").1;
-        assert!(auth.starts_with("Sentry sentry_version=7, sentry_client=sentry.rust.core/"), "{auth}");
+        let auth = &post
+            .headers
+            .iter()
+            .find(|(k, _)| k == "X-Sentry-Auth")
+            .expect("auth header")
+            .1;
+        assert!(
+            auth.starts_with("Sentry sentry_version=7, sentry_client=sentry.rust.core/"),
+            "{auth}"
+        );
         let parsed = python_parse_envelope(&post.body);
         let items = parsed["items"].as_array().expect("items");
-        let event_item = items.iter().find(|i| i["type"] == "event").expect("an event item");
+        let event_item = items
+            .iter()
+            .find(|i| i["type"] == "event")
+            .expect("an event item");
         let event = &event_item["payload_json"];
         seen.insert(event["event_id"].as_str().unwrap().to_owned());
-        assert!(event.get("message").is_none(), "no legacy top-level message");
+        assert!(
+            event.get("message").is_none(),
+            "no legacy top-level message"
+        );
         assert_relay_clean(event);
         let normalized = relay_normalize(event);
         assert_eq!(normalized["platform"], "native");
@@ -173,14 +225,20 @@ fn send_test_event_reaches_bugsink() {
     let bugsink = Bugsink::start();
     let mut out = Vec::new();
     let outcome = sentry_core::send_test_event(
-        ClientOptions::new().use_env(false).dsn(bugsink.dsn.clone()).environment("prod"),
+        ClientOptions::new()
+            .use_env(false)
+            .dsn(bugsink.dsn.clone())
+            .environment("prod"),
         &mut out,
     );
     let text = String::from_utf8(out).unwrap();
     let sentry_core::TestEventOutcome::Sent { event_id, .. } = outcome else {
         panic!("expected Sent, got {outcome:?}:\n{text}");
     };
-    assert!(text.contains("Sending test event!\nTest event sent, event id: "), "{text}");
+    assert!(
+        text.contains("Sending test event!\nTest event sent, event id: "),
+        "{text}"
+    );
     let events = bugsink.wait_for_events(1, Duration::from_secs(30));
     let stored = stored(&events, &event_id.simple().to_string());
     assert_eq!(stored["calculated_value"], "Testing sending Sentry event");

@@ -53,11 +53,15 @@ impl std::error::Error for ConfigError {
 }
 
 fn load_config(path: &str) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError { path: path.to_owned(), source })
+    std::fs::read_to_string(path).map_err(|source| ConfigError {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn start_service() -> Result<(), StartupError> {
-    let config = load_config("/nonexistent/demo-service.toml").map_err(|source| StartupError { source })?;
+    let config =
+        load_config("/nonexistent/demo-service.toml").map_err(|source| StartupError { source })?;
     println!("loaded {} bytes of configuration", config.len());
     Ok(())
 }
@@ -68,7 +72,9 @@ fn apply_discount(prices: &[u32], index: usize) -> u32 {
 }
 
 fn main() {
-    let from_env = std::env::var("SENTRY_DSN").ok().filter(|d| !d.trim().is_empty());
+    let from_env = std::env::var("SENTRY_DSN")
+        .ok()
+        .filter(|d| !d.trim().is_empty());
     let receiver = match &from_env {
         Some(_) => None,
         None => Some(MockServer::start()),
@@ -92,7 +98,10 @@ fn main() {
         }
     };
     match &receiver {
-        Some(server) => println!("No SENTRY_DSN set: sending to the embedded receiver at {}\n", server.url()),
+        Some(server) => println!(
+            "No SENTRY_DSN set: sending to the embedded receiver at {}\n",
+            server.url()
+        ),
         None => println!("Sending to the SENTRY_DSN server\n"),
     }
 
@@ -119,7 +128,11 @@ fn main() {
         eprintln!("demo: not every event was delivered within 10 s");
     }
     let stats = guard.stats();
-    println!("\ndelivered {} envelope(s), dropped {}", stats.sent, stats.dropped_total());
+    println!(
+        "\ndelivered {} envelope(s), dropped {}",
+        stats.sent,
+        stats.dropped_total()
+    );
 
     if let Some(server) = receiver {
         let events = server.wait_for_events(3, Duration::from_secs(10));
@@ -134,13 +147,21 @@ fn main() {
 /// Prints an event the way a person wants to read it in a terminal.
 fn print_event(n: usize, e: &Value) {
     let s = |v: &Value| v.as_str().unwrap_or("").to_owned();
-    let exceptions = e["exception"]["values"].as_array().cloned().unwrap_or_default();
+    let exceptions = e["exception"]["values"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let title = match exceptions.last() {
         Some(x) => format!("{}: {}", s(&x["type"]), s(&x["value"])),
         None => s(&e["logentry"]["formatted"]),
     };
     println!("\n━━ event {n} ━━ [{}] {title}", s(&e["level"]));
-    println!("   id {}  environment {}  release {}", s(&e["event_id"]), s(&e["environment"]), s(&e["release"]));
+    println!(
+        "   id {}  environment {}  release {}",
+        s(&e["event_id"]),
+        s(&e["environment"]),
+        s(&e["release"])
+    );
     if let Some(tags) = e["tags"].as_object() {
         let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={}", s(v))).collect();
         println!("   tags: {}", tags.join(", "));
@@ -151,11 +172,20 @@ fn print_event(n: usize, e: &Value) {
             println!("     - {}: {}", s(&x["type"]), s(&x["value"]));
         }
     }
-    let Some(frames) = exceptions.last().and_then(|x| x["stacktrace"]["frames"].as_array()) else { return };
+    let Some(frames) = exceptions
+        .last()
+        .and_then(|x| x["stacktrace"]["frames"].as_array())
+    else {
+        return;
+    };
     println!("   stack trace (most recent call last, in-app frames):");
     for f in frames.iter().filter(|f| f["in_app"] == true) {
         let line = f["lineno"].as_u64().unwrap_or(0);
-        println!("     {}:{line} in {}", s(&f["filename"]), f["function"].as_str().unwrap_or("?"));
+        println!(
+            "     {}:{line} in {}",
+            s(&f["filename"]),
+            f["function"].as_str().unwrap_or("?")
+        );
         if let Some(ctx) = f["context_line"].as_str() {
             let pre = f["pre_context"].as_array().cloned().unwrap_or_default();
             let post = f["post_context"].as_array().cloned().unwrap_or_default();
