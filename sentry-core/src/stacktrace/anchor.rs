@@ -63,7 +63,8 @@ pub(crate) fn anchor_location(
     }
     let mut frame = Frame::default();
     if relative {
-        frame.abs_path = workspace_root.map(|root| format!("{}/{file}", root.trim_end_matches('/')));
+        frame.abs_path =
+            workspace_root.map(|root| format!("{}/{file}", root.trim_end_matches('/')));
         frame.filename = Some(file.into_owned());
     } else {
         frame.abs_path = Some(anchor.file.to_owned());
@@ -79,12 +80,13 @@ mod tests {
     use super::*;
 
     fn frame(function: &str, package: &str, abs_path: Option<&str>, line: u32) -> Frame {
-        let mut f = Frame::default();
-        f.function = Some(function.to_owned());
-        f.package = Some(package.to_owned());
-        f.abs_path = abs_path.map(str::to_owned);
-        f.lineno = abs_path.map(|_| line);
-        f
+        Frame {
+            function: Some(function.to_owned()),
+            package: Some(package.to_owned()),
+            abs_path: abs_path.map(str::to_owned),
+            lineno: abs_path.map(|_| line),
+            ..Frame::default()
+        }
     }
 
     const ANCHOR: Anchor<'static> = Anchor {
@@ -95,10 +97,30 @@ mod tests {
 
     fn with_debug_info() -> Vec<Frame> {
         vec![
-            frame("app::main", "app", Some("/home/u/proj/crates/app/src/main.rs"), 3),
-            frame("app::db::query", "app", Some("/home/u/proj/crates/app/src/db.rs"), 42),
-            frame("core::result::Result<T,E>::unwrap", "core", Some("/rustc/abc/library/core/src/result.rs"), 1100),
-            frame("core::result::unwrap_failed", "core", Some("/rustc/abc/library/core/src/result.rs"), 1700),
+            frame(
+                "app::main",
+                "app",
+                Some("/home/u/proj/crates/app/src/main.rs"),
+                3,
+            ),
+            frame(
+                "app::db::query",
+                "app",
+                Some("/home/u/proj/crates/app/src/db.rs"),
+                42,
+            ),
+            frame(
+                "core::result::Result<T,E>::unwrap",
+                "core",
+                Some("/rustc/abc/library/core/src/result.rs"),
+                1100,
+            ),
+            frame(
+                "core::result::unwrap_failed",
+                "core",
+                Some("/rustc/abc/library/core/src/result.rs"),
+                1700,
+            ),
         ]
     }
 
@@ -149,7 +171,10 @@ mod tests {
         assert_eq!(names, [Some("app::main"), Some("app::db::query"), None]);
         let last = &frames[2];
         assert_eq!(last.filename.as_deref(), Some("crates/app/src/db.rs"));
-        assert_eq!(last.abs_path.as_deref(), Some("/home/u/proj/crates/app/src/db.rs"));
+        assert_eq!(
+            last.abs_path.as_deref(),
+            Some("/home/u/proj/crates/app/src/db.rs")
+        );
         assert_eq!((last.lineno, last.colno), (Some(42), Some(9)));
     }
 
@@ -164,8 +189,15 @@ mod tests {
     #[test]
     fn absolute_locations_match_and_teach_no_root() {
         let registry = "/home/u/.cargo/registry/src/i-1/dep-1.0.0/src/lib.rs";
-        let mut frames = vec![frame("app::main", "app", None, 0), frame("dep::f", "dep", Some(registry), 7)];
-        let anchor = Anchor { file: registry, line: 7, column: 1 };
+        let mut frames = vec![
+            frame("app::main", "app", None, 0),
+            frame("dep::f", "dep", Some(registry), 7),
+        ];
+        let anchor = Anchor {
+            file: registry,
+            line: 7,
+            column: 1,
+        };
         assert_eq!(anchor_location(&mut frames, &anchor, None), None);
         assert_eq!(frames.len(), 2);
 
@@ -178,8 +210,19 @@ mod tests {
     #[test]
     fn std_frames_stay_when_the_location_is_in_std() {
         let std_file = "/rustc/abc/library/core/src/result.rs";
-        let mut frames = vec![frame("app::main", "app", None, 0), frame("core::x", "core", None, 0)];
-        anchor_location(&mut frames, &Anchor { file: std_file, line: 1, column: 1 }, None);
+        let mut frames = vec![
+            frame("app::main", "app", None, 0),
+            frame("core::x", "core", None, 0),
+        ];
+        anchor_location(
+            &mut frames,
+            &Anchor {
+                file: std_file,
+                line: 1,
+                column: 1,
+            },
+            None,
+        );
         assert_eq!(frames.len(), 3);
     }
 }

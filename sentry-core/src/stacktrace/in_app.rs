@@ -57,7 +57,9 @@ fn is_allowed(frame: &Frame, entry: &str) -> bool {
             p == entry || (p.starts_with(entry.as_str()) && p[entry.len()..].starts_with("::"))
         })
     };
-    frame.package.as_deref() == Some(entry.as_str()) || under(&frame.module) || under(&frame.function)
+    frame.package.as_deref() == Some(entry.as_str())
+        || under(&frame.module)
+        || under(&frame.function)
 }
 
 #[cfg(test)]
@@ -65,23 +67,31 @@ mod tests {
     use super::*;
 
     fn frame(package: Option<&str>, module: Option<&str>, abs_path: Option<&str>) -> Frame {
-        let mut f = Frame::default();
-        f.package = package.map(str::to_owned);
-        f.module = module.map(str::to_owned);
-        f.abs_path = abs_path.map(str::to_owned);
-        f
+        Frame {
+            package: package.map(str::to_owned),
+            module: module.map(str::to_owned),
+            abs_path: abs_path.map(str::to_owned),
+            ..Frame::default()
+        }
     }
 
     #[test]
     fn workspace_files_are_in_app() {
-        let f = frame(Some("my_app"), Some("my_app::db"), Some("/home/u/proj/src/db.rs"));
+        let f = frame(
+            Some("my_app"),
+            Some("my_app::db"),
+            Some("/home/u/proj/src/db.rs"),
+        );
         assert!(is_in_app(&f, &[]));
     }
 
     #[test]
     fn registry_and_git_frames_are_not_in_app() {
         let registry = "/home/u/.cargo/registry/src/index.crates.io-1/tokio-1.40.0/src/lib.rs";
-        assert!(!is_in_app(&frame(Some("tokio"), Some("tokio"), Some(registry)), &[]));
+        assert!(!is_in_app(
+            &frame(Some("tokio"), Some("tokio"), Some(registry)),
+            &[]
+        ));
         let git = "/home/u/.cargo/git/checkouts/repo-1/abc/src/lib.rs";
         assert!(!is_in_app(&frame(Some("dep"), Some("dep"), Some(git)), &[]));
     }
@@ -89,10 +99,16 @@ mod tests {
     #[test]
     fn std_and_sdk_frames_are_not_in_app() {
         let std = "/rustc/90b35a6239c3d8bd/library/std/src/rt.rs";
-        assert!(!is_in_app(&frame(Some("std"), Some("std::rt"), Some(std)), &[]));
+        assert!(!is_in_app(
+            &frame(Some("std"), Some("std::rt"), Some(std)),
+            &[]
+        ));
         // A path dependency on the SDK has a "local" path but is still not the application.
         let sdk = "/home/u/sentry/sentry-core/src/lib.rs";
-        assert!(!is_in_app(&frame(Some("sentry_core"), Some("sentry_core"), Some(sdk)), &[]));
+        assert!(!is_in_app(
+            &frame(Some("sentry_core"), Some("sentry_core"), Some(sdk)),
+            &[]
+        ));
     }
 
     #[test]
@@ -113,8 +129,10 @@ mod tests {
 
     #[test]
     fn relative_location_paths_are_in_app() {
-        let mut f = Frame::default();
-        f.filename = Some("crates/x/src/lib.rs".to_owned());
+        let f = Frame {
+            filename: Some("crates/x/src/lib.rs".to_owned()),
+            ..Frame::default()
+        };
         assert!(is_in_app(&f, &[]));
     }
 }

@@ -104,7 +104,15 @@ impl RawStacktrace {
         }
     }
 
-    /// How many frames were left out between the two ends of a very deep stack.
+    /// How many frames were left out between the two ends of a very deep stack (for the
+    /// protocol's `frames_omitted`, which [`Stacktrace`] does not carry yet).
+    #[cfg_attr(
+        not(test),
+        allow(
+            dead_code,
+            reason = "for `frames_omitted`, not in the protocol type yet"
+        )
+    )]
     pub(crate) fn omitted_frames(&self) -> usize {
         self.omitted
     }
@@ -138,6 +146,10 @@ impl RawStacktrace {
 }
 
 /// How many resolved addresses the process-wide symbol cache holds.
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "a diagnostic for tests and benchmarks")
+)]
 pub(crate) fn resolve_cache_len() -> usize {
     symbol::cache_len()
 }

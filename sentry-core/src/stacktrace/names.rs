@@ -43,7 +43,9 @@ impl FunctionName {
 /// Removes a trailing `::h` + 16 hex digits, the legacy mangling's hash, if present.
 fn strip_hash_suffix(name: &str) -> &str {
     match name.rsplit_once("::h") {
-        Some((path, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => path,
+        Some((path, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            path
+        }
         _ => name,
     }
 }
@@ -73,7 +75,10 @@ fn module_path(function: &str) -> Option<String> {
 /// The crate name: the first segment of a module path, when it is an identifier.
 fn package_of(module: &str) -> Option<String> {
     let first = module.split("::").next()?;
-    let is_ident = !first.is_empty() && first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let is_ident = !first.is_empty()
+        && first
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     is_ident.then(|| first.to_owned())
 }
 
@@ -93,11 +98,18 @@ fn self_type_path(qualified: &str) -> Option<&str> {
         }
     };
     let ty = strip_generics(strip_type_decorations(ty));
-    if ty.contains("::") {
+    if is_path(ty) {
         return Some(ty);
     }
     tr.map(|t| strip_generics(strip_type_decorations(t)))
-        .filter(|t| t.contains("::"))
+        .filter(|t| is_path(t))
+}
+
+/// `a::b`, not `u32`, `[T]`, `(A, B)` or `fn() -> a::B`.
+fn is_path(s: &str) -> bool {
+    s.contains("::")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
 /// `&mut my_app::X` → `my_app::X`; also `&`, raw pointers and `dyn`.
@@ -198,21 +210,33 @@ mod tests {
     fn c_symbols_keep_their_name_and_have_no_module() {
         let name = FunctionName::parse("__libc_start_main");
         assert_eq!(name.function, "__libc_start_main");
-        assert_eq!((name.raw_function, name.module, name.package), (None, None, None));
+        assert_eq!(
+            (name.raw_function, name.module, name.package),
+            (None, None, None)
+        );
     }
 
     #[test]
     fn demangled_names_lose_a_hash_suffix() {
         let name = FunctionName::parse("my_app::run::h0123456789abcdef");
         assert_eq!(name.function, "my_app::run");
-        assert_eq!(name.raw_function.as_deref(), Some("my_app::run::h0123456789abcdef"));
+        assert_eq!(
+            name.raw_function.as_deref(),
+            Some("my_app::run::h0123456789abcdef")
+        );
     }
 
     #[test]
     fn closures_are_skipped_in_the_module() {
         assert_eq!(split("my_app::main::{{closure}}"), pair("my_app", "my_app"));
-        assert_eq!(split("my_app::server::run::{closure#0}::{closure#1}"), pair("my_app::server", "my_app"));
-        assert_eq!(split("my_app::handler::{{closure}}::{{closure}}"), pair("my_app", "my_app"));
+        assert_eq!(
+            split("my_app::server::run::{closure#0}::{closure#1}"),
+            pair("my_app::server", "my_app")
+        );
+        assert_eq!(
+            split("my_app::handler::{{closure}}::{{closure}}"),
+            pair("my_app", "my_app")
+        );
     }
 
     #[test]
@@ -229,7 +253,10 @@ mod tests {
             split("<&mut my_app::Writer<u8> as std::io::Write>::write::{{closure}}"),
             pair("my_app::Writer", "my_app")
         );
-        assert_eq!(split("<my_app::db::Pool>::get"), pair("my_app::db::Pool", "my_app"));
+        assert_eq!(
+            split("<my_app::db::Pool>::get"),
+            pair("my_app::db::Pool", "my_app")
+        );
         assert_eq!(
             split("<impl my_app::Render for my_app::Page>::render"),
             pair("my_app::Page", "my_app")
@@ -238,15 +265,30 @@ mod tests {
 
     #[test]
     fn trait_impls_for_primitives_use_the_trait() {
-        assert_eq!(split("<u32 as my_app::Score>::score"), pair("my_app::Score", "my_app"));
-        assert_eq!(split("<[T] as my_app::Sum>::sum"), pair("my_app::Sum", "my_app"));
+        assert_eq!(
+            split("<u32 as my_app::Score>::score"),
+            pair("my_app::Score", "my_app")
+        );
+        assert_eq!(
+            split("<[T] as my_app::Sum>::sum"),
+            pair("my_app::Sum", "my_app")
+        );
     }
 
     #[test]
     fn generic_arguments_are_skipped_in_the_module() {
-        assert_eq!(split("core::ptr::drop_in_place<my_app::Foo>"), pair("core::ptr", "core"));
-        assert_eq!(split("core::ptr::drop_in_place::<my_app::Foo>"), pair("core::ptr", "core"));
-        assert_eq!(split("core::num::<impl u32>::checked_add"), pair("core::num", "core"));
+        assert_eq!(
+            split("core::ptr::drop_in_place<my_app::Foo>"),
+            pair("core::ptr", "core")
+        );
+        assert_eq!(
+            split("core::ptr::drop_in_place::<my_app::Foo>"),
+            pair("core::ptr", "core")
+        );
+        assert_eq!(
+            split("core::num::<impl u32>::checked_add"),
+            pair("core::num", "core")
+        );
         assert_eq!(
             split("my_app::apply<fn() -> u8>::inner"),
             pair("my_app::apply", "my_app")

@@ -16,7 +16,12 @@
 use std::borrow::Cow;
 
 /// Registry and git checkouts: code of dependencies.
-const DEPENDENCY_MARKERS: &[&str] = &["/.cargo/registry/", "/cargo/registry/", "/.cargo/git/", "/cargo/git/"];
+const DEPENDENCY_MARKERS: &[&str] = &[
+    "/.cargo/registry/",
+    "/cargo/registry/",
+    "/.cargo/git/",
+    "/cargo/git/",
+];
 
 /// The standard library, from the official toolchains (`/rustc/<hash>/`) or a rustup install.
 const TOOLCHAIN_MARKERS: &[&str] = &[
@@ -93,10 +98,55 @@ pub(crate) fn display_filename(abs_path: &str, workspace_root: Option<&str>) -> 
     path.into_owned()
 }
 
+/// The crate and module a source file belongs to, guessed from its path: for code built with
+/// `debug = "line-tables-only"` debug info names functions without their path (`get`, not
+/// `my_app::db::Pool::get`), and the frame still needs a crate to be trimmed and classified.
+///
+/// The crate is the directory above `src/` (`tokio-1.40.0` → `tokio`, `my-app` → `my_app`), or the
+/// library's name in the toolchain (`library/core/src/` → `core`); the module follows the file's
+/// path below `src/` (`src/db/mod.rs` → `my_app::db`). `None` when there is no `src/` directory.
+pub(crate) fn crate_and_module(abs_path: &str) -> Option<(String, String)> {
+    let path = normalize(abs_path);
+    let src = path.rfind("/src/")?;
+    let dir = &path[path[..src].rfind('/').map_or(0, |i| i + 1)..src];
+    let package = strip_version(dir).replace('-', "_");
+    if package.is_empty()
+        || !package
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return None;
+    }
+    let file = path[src + 5..].strip_suffix(".rs")?;
+    let mut module = package.clone();
+    let segments: Vec<&str> = file.split('/').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let crate_root = i == 0 && matches!(*segment, "lib" | "main");
+        if last && (*segment == "mod" || crate_root) {
+            break;
+        }
+        module.push_str("::");
+        module.push_str(segment);
+    }
+    Some((package, module))
+}
+
+/// `tokio-1.40.0` → `tokio`: cuts at the last `-` that a digit follows.
+fn strip_version(dir: &str) -> &str {
+    let bytes = dir.as_bytes();
+    (1..bytes.len())
+        .rev()
+        .find(|&i| bytes[i - 1] == b'-' && bytes[i].is_ascii_digit())
+        .map_or(dir, |i| &dir[..i - 1])
+}
+
 /// `path` below `dir`, when `dir` is one of its ancestors.
 fn strip_dir<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
     let dir = dir.trim_end_matches('/');
-    path.strip_prefix(dir)?.strip_prefix('/').filter(|rest| !rest.is_empty())
+    path.strip_prefix(dir)?
+        .strip_prefix('/')
+        .filter(|rest| !rest.is_empty())
 }
 
 /// The part of `path` after `marker` and `skip` more directories (index or checkout names).
@@ -118,15 +168,23 @@ mod tests {
     #[test]
     fn registry_and_git_paths_are_dependencies() {
         assert!(is_dependency(REGISTRY));
-        assert!(is_dependency("/usr/local/cargo/registry/src/x/serde-1.0.0/src/lib.rs"));
-        assert!(is_dependency("/home/u/.cargo/git/checkouts/repo-abc/1a2b3c4/src/lib.rs"));
-        assert!(is_dependency(r"C:\Users\u\.cargo\registry\src\x\log-0.4.0\src\lib.rs"));
+        assert!(is_dependency(
+            "/usr/local/cargo/registry/src/x/serde-1.0.0/src/lib.rs"
+        ));
+        assert!(is_dependency(
+            "/home/u/.cargo/git/checkouts/repo-abc/1a2b3c4/src/lib.rs"
+        ));
+        assert!(is_dependency(
+            r"C:\Users\u\.cargo\registry\src\x\log-0.4.0\src\lib.rs"
+        ));
         assert!(!is_dependency("/home/u/proj/src/main.rs"));
     }
 
     #[test]
     fn toolchain_paths_are_recognized() {
-        assert!(is_toolchain("/rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/core/src/result.rs"));
+        assert!(is_toolchain(
+            "/rustc/90b35a6239c3d8bdabc530a6a0816f7ff89a0aaf/library/core/src/result.rs"
+        ));
         assert!(is_toolchain(
             "/home/u/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/lib/rustlib/src/rust/library/std/src/rt.rs"
         ));
@@ -136,8 +194,14 @@ mod tests {
 
     #[test]
     fn path_suffixes_match_whole_components() {
-        assert!(ends_with_path("/home/u/proj/crates/x/src/lib.rs", "crates/x/src/lib.rs"));
-        assert!(ends_with_path("/home/u/proj/src/lib.rs", "/home/u/proj/src/lib.rs"));
+        assert!(ends_with_path(
+            "/home/u/proj/crates/x/src/lib.rs",
+            "crates/x/src/lib.rs"
+        ));
+        assert!(ends_with_path(
+            "/home/u/proj/src/lib.rs",
+            "/home/u/proj/src/lib.rs"
+        ));
         assert!(ends_with_path(r"C:\proj\src\lib.rs", r"src\lib.rs"));
         assert!(!ends_with_path("/home/u/proj/mysrc/lib.rs", "src/lib.rs"));
         assert!(!ends_with_path("/home/u/proj/src/lib.rs", ""));
@@ -146,17 +210,29 @@ mod tests {
     #[test]
     fn filenames_are_relative_to_a_known_workspace_root() {
         let abs = "/home/u/proj/crates/x/src/lib.rs";
-        assert_eq!(display_filename(abs, Some("/home/u/proj")), "crates/x/src/lib.rs");
-        assert_eq!(display_filename(abs, Some("/home/u/proj/")), "crates/x/src/lib.rs");
+        assert_eq!(
+            display_filename(abs, Some("/home/u/proj")),
+            "crates/x/src/lib.rs"
+        );
+        assert_eq!(
+            display_filename(abs, Some("/home/u/proj/")),
+            "crates/x/src/lib.rs"
+        );
         assert_eq!(display_filename(abs, Some("/elsewhere")), "x/src/lib.rs");
         assert_eq!(display_filename(abs, None), "x/src/lib.rs");
     }
 
     #[test]
     fn dependency_and_toolchain_filenames_start_at_the_crate() {
-        assert_eq!(display_filename(REGISTRY, None), "tokio-1.40.0/src/runtime/mod.rs");
         assert_eq!(
-            display_filename("/home/u/.cargo/git/checkouts/repo-abc/1a2b3c4/sub/src/lib.rs", None),
+            display_filename(REGISTRY, None),
+            "tokio-1.40.0/src/runtime/mod.rs"
+        );
+        assert_eq!(
+            display_filename(
+                "/home/u/.cargo/git/checkouts/repo-abc/1a2b3c4/sub/src/lib.rs",
+                None
+            ),
             "sub/src/lib.rs"
         );
         assert_eq!(
@@ -165,9 +241,44 @@ mod tests {
         );
     }
 
+    fn crate_of(path: &str) -> Option<(String, String)> {
+        crate_and_module(path)
+    }
+
+    fn pair(package: &str, module: &str) -> Option<(String, String)> {
+        Some((package.to_owned(), module.to_owned()))
+    }
+
+    #[test]
+    fn crates_and_modules_are_guessed_from_paths() {
+        assert_eq!(crate_of(REGISTRY), pair("tokio", "tokio::runtime"));
+        assert_eq!(
+            crate_of("/p/crates/my-app/src/main.rs"),
+            pair("my_app", "my_app")
+        );
+        assert_eq!(
+            crate_of("/p/my_app/src/db/pool.rs"),
+            pair("my_app", "my_app::db::pool")
+        );
+        assert_eq!(crate_of("/p/x/src/bin/tool.rs"), pair("x", "x::bin::tool"));
+        assert_eq!(
+            crate_of("/rustc/abc/library/core/src/ops/function.rs"),
+            pair("core", "core::ops::function")
+        );
+        assert_eq!(
+            crate_of("/r/registry/src/i-1/x-y-1.0.0-beta.1/src/lib.rs"),
+            pair("x_y", "x_y")
+        );
+        assert_eq!(crate_of("/p/target/debug/build/x-1/out/gen.rs"), None);
+        assert_eq!(crate_of("/p/x/src/weird.txt"), None);
+    }
+
     #[test]
     fn other_paths_are_kept() {
-        assert_eq!(display_filename("/opt/build/gen.rs", None), "/opt/build/gen.rs");
+        assert_eq!(
+            display_filename("/opt/build/gen.rs", None),
+            "/opt/build/gen.rs"
+        );
         assert!(is_absolute("/a") && is_absolute(r"C:\a") && !is_absolute("src/a.rs"));
     }
 }

@@ -12,6 +12,7 @@
 //! resolving one address per lock acquisition keeps those waits short after that first load.
 
 use super::names::FunctionName;
+use super::paths;
 use crate::event::Frame;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,11 +35,24 @@ pub(crate) struct SymbolInfo {
 
 impl SymbolInfo {
     fn from_symbol(symbol: &backtrace::Symbol) -> Self {
+        let abs_path = symbol.filename().map(|p| p.to_string_lossy().into_owned());
+        let name = symbol.name().map(|n| {
+            let mut name = FunctionName::parse(&String::from_utf8_lossy(n.as_bytes()));
+            // Line-tables-only debug info names functions without their path; the file tells
+            // which crate and module the code is in.
+            if name.package.is_none() {
+                if let Some((package, module)) =
+                    abs_path.as_deref().and_then(paths::crate_and_module)
+                {
+                    name.package = Some(package);
+                    name.module = Some(module);
+                }
+            }
+            name
+        });
         SymbolInfo {
-            name: symbol
-                .name()
-                .map(|n| FunctionName::parse(&String::from_utf8_lossy(n.as_bytes()))),
-            abs_path: symbol.filename().map(|p| p.to_string_lossy().into_owned()),
+            name,
+            abs_path,
             lineno: symbol.lineno(),
             colno: symbol.colno(),
         }
@@ -67,8 +81,19 @@ pub(crate) fn symbols_at(ip: usize) -> Arc<[SymbolInfo]> {
 }
 
 /// How many addresses the process-wide cache holds.
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "a diagnostic for tests and benchmarks")
+)]
 pub(crate) fn cache_len() -> usize {
     lock(&CACHE).len()
+}
+
+/// Whether the process-wide cache holds `ip`.
+#[cfg(test)]
+pub(crate) fn is_cached(ip: usize) -> bool {
+    let cache = lock(&CACHE);
+    cache.newer.contains_key(&ip) || cache.older.contains_key(&ip)
 }
 
 static CACHE: Mutex<SymbolCache> = Mutex::new(SymbolCache::new());
@@ -107,6 +132,10 @@ impl SymbolCache {
     }
 
     /// Entries held.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "a diagnostic for tests and benchmarks")
+    )]
     pub(crate) fn len(&self) -> usize {
         self.newer.len() + self.older.len()
     }

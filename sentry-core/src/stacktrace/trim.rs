@@ -1,8 +1,8 @@
 //! Removing the frames nobody wants to see: the SDK's own and the panic machinery at the callee
 //! end, the runtime's thread and process start at the caller end.
 //!
-//! Frames are ordered caller → callee (the last one is where it happened). At the callee end a
-//! capture looks like `backtrace` internals → `sentry_core` (capture, panic hook) → boxed-closure glue
+//! Frames are ordered caller → callee (the last one is where it happened). Read from the innermost
+//! frame outwards, a capture looks like `backtrace` internals → `sentry_core` (capture, panic hook) → boxed-closure glue
 //! → `std::panicking` → `core::panicking::panic_fmt` → the failing code. Everything up to and
 //! including the outermost of those SDK and panic frames goes, as long as only standard-library glue
 //! sits between them (so a user's frames between two SDK frames, e.g. a handler run by the SDK's tower
@@ -10,6 +10,7 @@
 //! in progress: a user's own chained panic hook between it and the SDK is removed with it.
 
 use crate::event::Frame;
+use std::borrow::Cow;
 
 /// What a frame is, for trimming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,7 @@ const STD_CRATES: &[&str] = &["std", "core", "alloc"];
 const PANIC_PREFIXES: &[&str] = &[
     "core::panicking::",
     "std::panicking::begin_panic",
+    "std::panicking::panic_handler",
     "std::panicking::rust_panic",
     "std::panicking::panic_with_hook",
     "std::panicking::default_hook",
@@ -63,13 +65,19 @@ const RUNTIME_NAMES: &[&str] = &[
 fn role(frame: &Frame) -> Role {
     let function = frame.function.as_deref().unwrap_or("");
     let package = frame.package.as_deref();
-    if PANIC_PREFIXES.iter().any(|p| function.starts_with(p)) || function.contains("__rust_end_short_backtrace")
-    {
+    // Line-tables-only debug info names functions without their path (`begin_panic<&str>`);
+    // the module (from the file) puts it back.
+    let qualified: Cow<'_, str> = match &frame.module {
+        Some(module) if !function.contains("::") => format!("{module}::{function}").into(),
+        _ => function.into(),
+    };
+    let starts_with_any = |prefixes: &[&str]| prefixes.iter().any(|p| qualified.starts_with(p));
+    if starts_with_any(PANIC_PREFIXES) || function.contains("__rust_end_short_backtrace") {
         Role::PanicMachinery
-    } else if RUNTIME_PREFIXES.iter().any(|p| function.starts_with(p))
-        || RUNTIME_NAMES.contains(&function)
-        || function.ends_with("::thread_start")
+    } else if starts_with_any(RUNTIME_PREFIXES)
         || function.contains("__rust_begin_short_backtrace")
+        || (package.is_none() && RUNTIME_NAMES.contains(&function))
+        || (package == Some("std") && function.ends_with("thread_start"))
     {
         Role::RuntimeStart
     } else if package.is_some_and(|p| SDK_CRATES.contains(&p)) {
@@ -83,7 +91,10 @@ fn role(frame: &Frame) -> Role {
 
 /// True for frames of the standard library (`std`, `core`, `alloc`).
 pub(crate) fn is_std_frame(frame: &Frame) -> bool {
-    frame.package.as_deref().is_some_and(|p| STD_CRATES.contains(&p))
+    frame
+        .package
+        .as_deref()
+        .is_some_and(|p| STD_CRATES.contains(&p))
 }
 
 /// Drops the SDK's and the panic machinery's frames from the callee end (see the module docs).
@@ -136,17 +147,21 @@ mod tests {
             .iter()
             .map(|function| {
                 let name = FunctionName::parse(function);
-                let mut frame = Frame::default();
-                frame.function = Some(name.function);
-                frame.module = name.module;
-                frame.package = name.package;
-                frame
+                Frame {
+                    function: Some(name.function),
+                    module: name.module,
+                    package: name.package,
+                    ..Frame::default()
+                }
             })
             .collect()
     }
 
     fn names(frames: &[Frame]) -> Vec<&str> {
-        frames.iter().filter_map(|f| f.function.as_deref()).collect()
+        frames
+            .iter()
+            .filter_map(|f| f.function.as_deref())
+            .collect()
     }
 
     const MAIN_THREAD_START: &[&str] = &[
@@ -184,7 +199,10 @@ mod tests {
     fn sdk_frames_are_trimmed_at_the_callee_end() {
         let mut f = stack(&[
             &["my_app::main", "my_app::run"],
-            &["sentry_core::capture_error", "sentry_core::stacktrace::RawStacktrace::capture"],
+            &[
+                "sentry_core::capture_error",
+                "sentry_core::stacktrace::RawStacktrace::capture",
+            ],
             &PANIC_END[8..],
         ]);
         trim_callee_end(&mut f);
@@ -193,9 +211,15 @@ mod tests {
 
     #[test]
     fn panic_machinery_is_trimmed_at_the_callee_end() {
-        let mut f = stack(&[&["my_app::main", "my_app::run", "core::result::unwrap_failed"], PANIC_END]);
+        let mut f = stack(&[
+            &["my_app::main", "my_app::run", "core::result::unwrap_failed"],
+            PANIC_END,
+        ]);
         trim_callee_end(&mut f);
-        assert_eq!(names(&f), ["my_app::main", "my_app::run", "core::result::unwrap_failed"]);
+        assert_eq!(
+            names(&f),
+            ["my_app::main", "my_app::run", "core::result::unwrap_failed"]
+        );
     }
 
     #[test]
@@ -213,7 +237,10 @@ mod tests {
     #[test]
     fn user_frames_between_sdk_frames_are_kept() {
         let mut f = stack(&[
-            &["my_app::main", "<sentry_core::integrations::tower::Service<S> as tower_service::Service>::call"],
+            &[
+                "my_app::main",
+                "<sentry_core::integrations::tower::Service<S> as tower_service::Service>::call",
+            ],
             &["my_app::handler", "sentry_core::capture_error"],
             &PANIC_END[8..],
         ]);
@@ -230,7 +257,12 @@ mod tests {
 
     #[test]
     fn catch_unwind_frames_are_not_panic_machinery() {
-        let mut f = stack(&[&["my_app::main", "std::panicking::try", "std::panic::catch_unwind", "my_app::run"]]);
+        let mut f = stack(&[&[
+            "my_app::main",
+            "std::panicking::try",
+            "std::panic::catch_unwind",
+            "my_app::run",
+        ]]);
         trim_callee_end(&mut f);
         assert_eq!(f.len(), 4);
     }
@@ -259,6 +291,27 @@ mod tests {
     }
 
     #[test]
+    fn functions_named_without_their_path_are_recognized_by_module() {
+        // As line-tables-only debug info names them: the module comes from the file.
+        let short = |function: &str, module: &str| Frame {
+            function: Some(function.to_owned()),
+            package: module.split("::").next().map(str::to_owned),
+            module: Some(module.to_owned()),
+            ..Frame::default()
+        };
+        let mut f = vec![
+            short("lang_start<()>", "std::rt"),
+            short("main", "my_app"),
+            short("start", "my_app::server"),
+            short("begin_panic<&str>", "std::panicking"),
+            short("capture", "sentry_core::stacktrace"),
+        ];
+        trim_callee_end(&mut f);
+        trim_caller_end(&mut f);
+        assert_eq!(names(&f), ["main", "start"]);
+    }
+
+    #[test]
     fn stacks_without_runtime_frames_are_left_alone() {
         let mut f = stack(&[&["main", "my_app::run"]]);
         trim_caller_end(&mut f);
@@ -268,7 +321,11 @@ mod tests {
 
     #[test]
     fn a_whole_capture_is_trimmed_at_both_ends() {
-        let mut f = stack(&[MAIN_THREAD_START, &["my_app::main", "my_app::run"], PANIC_END]);
+        let mut f = stack(&[
+            MAIN_THREAD_START,
+            &["my_app::main", "my_app::run"],
+            PANIC_END,
+        ]);
         trim_callee_end(&mut f);
         trim_caller_end(&mut f);
         assert_eq!(names(&f), ["my_app::main", "my_app::run"]);
