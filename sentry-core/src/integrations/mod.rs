@@ -2,3 +2,25 @@
 
 #[cfg(feature = "panic")]
 pub(crate) mod panic;
+#[cfg(feature = "anyhow")]
+pub(crate) mod anyhow;
+#[cfg(feature = "log")]
+pub mod log;
+#[cfg(feature = "tower")]
+pub mod tower;
+#[cfg(feature = "tracing")]
+pub mod tracing;
+
+/// The SDK's own records and events (targets `sentry_core...`): the `log` and `tracing`
+/// integrations never report them, or a failing send could report itself forever.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn is_sdk_target(target: &str) -> bool {
+    target == "sentry_core" || target.starts_with("sentry_core::")
+}
+
+/// True on the SDK's own threads (the transport worker, named `sentry-...`), whose records (e.g.
+/// of the HTTP client) the `log` and `tracing` integrations never report.
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub(crate) fn on_sdk_thread() -> bool {
+    std::thread::current().name().is_some_and(|n| n.starts_with("sentry-"))
+}

@@ -35,6 +35,11 @@ fn report(info: &PanicHookInfo<'_>) {
     if crate::hooks::in_sdk_callback() {
         return;
     }
+    // A panic inside the tower layer's poll is reported by the layer, with the request.
+    #[cfg(feature = "tower")]
+    if crate::integrations::tower::defer_panic(info) {
+        return;
+    }
     let entered = IN_HOOK.try_with(|f| !f.replace(true)).unwrap_or(false);
     if !entered {
         return;

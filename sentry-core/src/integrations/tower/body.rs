@@ -1,0 +1,353 @@
+//! Recording the request body as the handler reads it (opt-in), trimmed to a size limit, so that
+//! events captured during the request carry it in `request.data`.
+
+use super::scrub::BodyScrubber;
+use crate::context::Context;
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+use serde_json::Value;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+/// The kinds of bodies worth recording; anything else (binary, multipart uploads) is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Json,
+    Form,
+    Text,
+}
+
+impl BodyKind {
+    /// The kind for a `Content-Type` value, `None` for bodies that are not recorded.
+    pub(crate) fn from_content_type(content_type: &str) -> Option<BodyKind> {
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if mime == "application/json" || mime.ends_with("+json") {
+            Some(BodyKind::Json)
+        } else if mime == "application/x-www-form-urlencoded" {
+            Some(BodyKind::Form)
+        } else if mime.starts_with("text/") || mime == "application/xml" || mime.ends_with("+xml") {
+            Some(BodyKind::Text)
+        } else {
+            None
+        }
+    }
+}
+
+/// Copies the first `limit` bytes of a body and keeps `request.data` of the request's scope up
+/// to date with them, scrubbed.
+pub(crate) struct Recorder {
+    context: Context,
+    kind: BodyKind,
+    limit: usize,
+    buf: Vec<u8>,
+    truncated: bool,
+    done: bool,
+    scrubber: Arc<dyn BodyScrubber>,
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorder")
+            .field("kind", &self.kind)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Recorder {
+    pub(crate) fn new(
+        context: Context,
+        kind: BodyKind,
+        limit: usize,
+        scrubber: Arc<dyn BodyScrubber>,
+    ) -> Self {
+        Recorder {
+            context,
+            kind,
+            limit,
+            buf: Vec::new(),
+            truncated: false,
+            done: false,
+            scrubber,
+        }
+    }
+
+    fn push(&mut self, data: &impl Buf) {
+        if self.done {
+            return;
+        }
+        let mut slices = [std::io::IoSlice::new(&[]); 16];
+        let n = data.chunks_vectored(&mut slices);
+        for chunk in &slices[..n] {
+            let room = self.limit - self.buf.len();
+            if chunk.len() > room {
+                self.buf.extend_from_slice(&chunk[..room]);
+                self.truncated = true;
+                break;
+            }
+            self.buf.extend_from_slice(chunk);
+        }
+        if self.truncated {
+            self.finish();
+        } else if self.kind != BodyKind::Json {
+            // Partial form and text bodies are worth having if the handler fails mid-read.
+            self.publish();
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.done {
+            self.done = true;
+            self.publish();
+        }
+    }
+
+    fn publish(&self) {
+        let Some(mut value) = body_value(self.kind, &self.buf, self.truncated, self.limit) else {
+            return;
+        };
+        self.scrubber.scrub_body(&mut value);
+        self.context.configure_scope(|scope| {
+            if let Some(request) = scope.request.as_mut() {
+                request.data = Some(value);
+            }
+        });
+    }
+}
+
+/// The `request.data` value of a recorded body.
+pub(crate) fn body_value(
+    kind: BodyKind,
+    buf: &[u8],
+    truncated: bool,
+    limit: usize,
+) -> Option<Value> {
+    if buf.is_empty() {
+        return None;
+    }
+    match kind {
+        BodyKind::Json if truncated => Some(Value::String(format!(
+            "[JSON body larger than {limit} bytes]"
+        ))),
+        // Not (yet) valid: half read, or not JSON at all. Never send it raw: it may hold secrets.
+        BodyKind::Json => serde_json::from_slice(buf).ok(),
+        BodyKind::Form => {
+            let text = String::from_utf8_lossy(buf);
+            // A trimmed body ends in a partial pair; leave it out.
+            let text = if truncated {
+                text.rsplit_once('&').map_or("", |(whole, _)| whole)
+            } else {
+                &text
+            };
+            let map = text
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (percent_decode(k), Value::String(percent_decode(v)))
+                })
+                .collect();
+            Some(Value::Object(map))
+        }
+        BodyKind::Text => Some(Value::String(String::from_utf8_lossy(buf).into_owned())),
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte.
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                out.push(hex_value(bytes[i + 1]) << 4 | hex_value(bytes[i + 2]));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value of an ASCII hex digit (callers check `is_ascii_hexdigit` first).
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        b'A'..=b'F' => digit - b'A' + 10,
+        _ => 0,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request body that records what the handler reads of it (up to the limit given to
+    /// [`SentryLayer::capture_request_body`](super::SentryLayer::capture_request_body)) into the
+    /// request's Sentry scope. Frames pass through unchanged.
+    pub struct RecordingBody<B> {
+        #[pin]
+        inner: B,
+        recorder: Option<Box<Recorder>>,
+    }
+}
+
+impl<B> fmt::Debug for RecordingBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordingBody")
+            .field("recording", &self.recorder.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B> RecordingBody<B> {
+    pub(crate) fn new(inner: B, recorder: Option<Recorder>) -> Self {
+        RecordingBody {
+            inner,
+            recorder: recorder.map(Box::new),
+        }
+    }
+
+    /// The wrapped body, without recording.
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+}
+
+impl<B: Body> Body for RecordingBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        if let Some(recorder) = this.recorder.as_deref_mut() {
+            match &polled {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        recorder.push(data);
+                    }
+                }
+                Poll::Ready(None) => recorder.finish(),
+                _ => {}
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Turns a [`RecordingBody`] back into the body type the inner service takes. Set with
+/// [`SentryLayer::capture_request_body`](super::SentryLayer::capture_request_body); for axum it
+/// is `axum::body::Body::new`.
+///
+/// Any `Fn(RecordingBody<B>) -> B` closure or function is a `WrapBody<B>`; `()` (the default)
+/// records nothing and passes the body on unchanged.
+pub trait WrapBody<B>: Send + Sync {
+    /// The body to hand to the inner service.
+    fn wrap(&self, body: RecordingBody<B>) -> B;
+
+    /// False when bodies are passed on without recording.
+    fn records(&self) -> bool {
+        true
+    }
+}
+
+impl<B> WrapBody<B> for () {
+    fn wrap(&self, body: RecordingBody<B>) -> B {
+        body.into_inner()
+    }
+
+    fn records(&self) -> bool {
+        false
+    }
+}
+
+impl<B, F: Fn(RecordingBody<B>) -> B + Send + Sync> WrapBody<B> for F {
+    fn wrap(&self, body: RecordingBody<B>) -> B {
+        self(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_choose_the_kind() {
+        assert_eq!(
+            BodyKind::from_content_type("application/json; charset=utf-8"),
+            Some(BodyKind::Json)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("application/vnd.api+json"),
+            Some(BodyKind::Json)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("application/x-www-form-urlencoded"),
+            Some(BodyKind::Form)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("text/plain"),
+            Some(BodyKind::Text)
+        );
+        assert_eq!(
+            BodyKind::from_content_type("multipart/form-data; boundary=x"),
+            None
+        );
+        assert_eq!(
+            BodyKind::from_content_type("application/octet-stream"),
+            None
+        );
+    }
+
+    #[test]
+    fn form_bodies_become_objects_and_trimmed_pairs_are_dropped() {
+        let v = body_value(BodyKind::Form, b"name=Ann+Lee&city=K%C3%B6ln", false, 100)
+            .expect("a value");
+        assert_eq!(v, serde_json::json!({"name": "Ann Lee", "city": "Köln"}));
+        let v = body_value(BodyKind::Form, b"a=1&b=2&passw", true, 13).expect("a value");
+        assert_eq!(v, serde_json::json!({"a": "1", "b": "2"}));
+    }
+
+    #[test]
+    fn json_bodies_are_parsed_or_left_out() {
+        assert_eq!(
+            body_value(BodyKind::Json, br#"{"a":1}"#, false, 100),
+            Some(serde_json::json!({"a": 1}))
+        );
+        assert_eq!(
+            body_value(BodyKind::Json, br#"{"password":"x""#, false, 100),
+            None
+        );
+        let trimmed = body_value(BodyKind::Json, br#"{"password":"x""#, true, 15).expect("a value");
+        assert_eq!(trimmed, "[JSON body larger than 15 bytes]");
+    }
+
+    #[test]
+    fn percent_decoding_keeps_malformed_escapes() {
+        assert_eq!(percent_decode("a%20b%2"), "a b%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,283 @@
+//! Scrubbing request data before it is stored on the scope: the defaults of the privacy rules
+//! (PROTOCOL.md, "Privacy") and the Elixir client's `header_scrubber`, `cookie_scrubber` and
+//! `body_scrubber`, each replaceable by a closure.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The value that replaces scrubbed data.
+pub const FILTERED: &str = "[Filtered]";
+
+/// Words that make a header, cookie, query or body key sensitive, anywhere in the name and in
+/// any case.
+const SENSITIVE_WORDS: &[&str] = &[
+    "auth",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "key",
+    "jwt",
+    "bearer",
+    "sso",
+    "saml",
+    "csrf",
+    "xsrf",
+    "credentials",
+    "session",
+    "sid",
+    "identity",
+];
+
+/// Headers whose values are personal data although their names are not in the list: the raw
+/// cookies, and the addresses proxies forward.
+const SENSITIVE_HEADERS: &[&str] = &[
+    "cookie",
+    "set-cookie",
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "cf-connecting-ip",
+    "true-client-ip",
+];
+
+/// True when `name` contains one of the sensitive words, ignoring case.
+pub(crate) fn is_sensitive_key(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SENSITIVE_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Scrubs request headers (names lowercase, several values joined with `, `) in place.
+///
+/// Any `Fn(&mut BTreeMap<String, String>)` closure is a `HeaderScrubber`; `()` keeps every
+/// header. Set one with [`SentryLayer::header_scrubber`](super::SentryLayer::header_scrubber).
+pub trait HeaderScrubber: Send + Sync {
+    /// Removes or replaces sensitive values.
+    fn scrub_headers(&self, headers: &mut BTreeMap<String, String>);
+}
+
+/// Scrubs request cookies (name → value) in place.
+///
+/// Any `Fn(&mut BTreeMap<String, String>)` closure is a `CookieScrubber`; `()` keeps every
+/// cookie. Set one with [`SentryLayer::cookie_scrubber`](super::SentryLayer::cookie_scrubber).
+pub trait CookieScrubber: Send + Sync {
+    /// Removes or replaces sensitive values.
+    fn scrub_cookies(&self, cookies: &mut BTreeMap<String, String>);
+}
+
+/// Scrubs the recorded request body in place: a JSON value for JSON bodies, an object of
+/// strings for form bodies, a string for text bodies.
+///
+/// Any `Fn(&mut serde_json::Value)` closure is a `BodyScrubber`; `()` keeps the body as read.
+/// Set one with [`SentryLayer::body_scrubber`](super::SentryLayer::body_scrubber).
+pub trait BodyScrubber: Send + Sync {
+    /// Removes or replaces sensitive values.
+    fn scrub_body(&self, body: &mut Value);
+}
+
+impl<F: Fn(&mut BTreeMap<String, String>) + Send + Sync> HeaderScrubber for F {
+    fn scrub_headers(&self, headers: &mut BTreeMap<String, String>) {
+        self(headers)
+    }
+}
+
+impl<F: Fn(&mut BTreeMap<String, String>) + Send + Sync> CookieScrubber for F {
+    fn scrub_cookies(&self, cookies: &mut BTreeMap<String, String>) {
+        self(cookies)
+    }
+}
+
+impl<F: Fn(&mut Value) + Send + Sync> BodyScrubber for F {
+    fn scrub_body(&self, body: &mut Value) {
+        self(body)
+    }
+}
+
+impl HeaderScrubber for () {
+    fn scrub_headers(&self, _: &mut BTreeMap<String, String>) {}
+}
+
+impl CookieScrubber for () {
+    fn scrub_cookies(&self, _: &mut BTreeMap<String, String>) {}
+}
+
+impl BodyScrubber for () {
+    fn scrub_body(&self, _: &mut Value) {}
+}
+
+/// The default scrubber, also usable inside your own:
+///
+/// - headers: `Authorization`, `Cookie`, `Set-Cookie`, forwarded client addresses and every header
+///   whose name contains a sensitive word (`auth`, `token`, `secret`, `password`, `key`,
+///   `session`, `csrf`, ...) get the value `[Filtered]`;
+/// - cookies: each cookie whose name contains a sensitive word gets `[Filtered]`;
+/// - body: at any depth, values under a sensitive key, and strings that look like a card number,
+///   get `[Filtered]`.
+///
+/// The layer applies it to headers and cookies only while `send_default_pii` is off, and to the
+/// body always (as the Elixir client does), unless you replace it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultScrubber;
+
+impl HeaderScrubber for DefaultScrubber {
+    fn scrub_headers(&self, headers: &mut BTreeMap<String, String>) {
+        for (name, value) in headers.iter_mut() {
+            let lower = name.to_ascii_lowercase();
+            if SENSITIVE_HEADERS.contains(&lower.as_str()) || is_sensitive_key(&lower) {
+                FILTERED.clone_into(value);
+            }
+        }
+    }
+}
+
+impl CookieScrubber for DefaultScrubber {
+    fn scrub_cookies(&self, cookies: &mut BTreeMap<String, String>) {
+        for (name, value) in cookies.iter_mut() {
+            if is_sensitive_key(name) {
+                FILTERED.clone_into(value);
+            }
+        }
+    }
+}
+
+impl BodyScrubber for DefaultScrubber {
+    fn scrub_body(&self, body: &mut Value) {
+        scrub_value(body, 0);
+    }
+}
+
+fn scrub_value(value: &mut Value, depth: usize) {
+    // Deeper than any sane body; a hostile one must not exhaust the stack.
+    if depth > 64 {
+        *value = Value::String(FILTERED.to_owned());
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if is_sensitive_key(key) {
+                    *v = Value::String(FILTERED.to_owned());
+                } else {
+                    scrub_value(v, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, depth + 1)),
+        Value::String(s) if looks_like_card_number(s) => FILTERED.clone_into(s),
+        _ => {}
+    }
+}
+
+/// 13 to 19 digits, optionally grouped by spaces or dashes (the Elixir client's card pattern).
+fn looks_like_card_number(s: &str) -> bool {
+    let s = s.trim();
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (13..=19).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        && s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The query string with the values of sensitive keys replaced by `[Filtered]`.
+pub(crate) fn scrub_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if is_sensitive_key(&super::body::percent_decode(key)) => {
+                format!("{key}={FILTERED}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn sensitive_names_match_anywhere_and_in_any_case() {
+        for name in [
+            "Authorization",
+            "X-Api-Key",
+            "x-csrf-token",
+            "SESSIONID",
+            "user_password",
+            "sid",
+        ] {
+            assert!(is_sensitive_key(name), "{name}");
+        }
+        for name in ["accept", "content-type", "theme", "page"] {
+            assert!(!is_sensitive_key(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn default_header_scrubber_filters_credentials_cookies_and_addresses() {
+        let mut h = map(&[
+            ("authorization", "Bearer abc"),
+            ("cookie", "a=b"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-api-key", "k"),
+            ("accept", "text/html"),
+        ]);
+        DefaultScrubber.scrub_headers(&mut h);
+        assert_eq!(h["authorization"], FILTERED);
+        assert_eq!(h["cookie"], FILTERED);
+        assert_eq!(h["x-forwarded-for"], FILTERED);
+        assert_eq!(h["x-api-key"], FILTERED);
+        assert_eq!(h["accept"], "text/html");
+    }
+
+    #[test]
+    fn default_cookie_scrubber_filters_per_key() {
+        let mut c = map(&[("session_id", "s3cr3t"), ("theme", "dark")]);
+        DefaultScrubber.scrub_cookies(&mut c);
+        assert_eq!(c["session_id"], FILTERED);
+        assert_eq!(c["theme"], "dark");
+    }
+
+    #[test]
+    fn default_body_scrubber_filters_nested_keys_and_card_numbers() {
+        let mut body = serde_json::json!({
+            "user": {"name": "ann", "password": "hunter2"},
+            "items": [{"api_token": "t"}],
+            "card": "4111 1111 1111 1111",
+            "note": "order 12"
+        });
+        DefaultScrubber.scrub_body(&mut body);
+        assert_eq!(body["user"]["password"], FILTERED);
+        assert_eq!(body["user"]["name"], "ann");
+        assert_eq!(body["items"][0]["api_token"], FILTERED);
+        assert_eq!(body["card"], FILTERED);
+        assert_eq!(body["note"], "order 12");
+    }
+
+    #[test]
+    fn query_values_of_sensitive_keys_are_filtered() {
+        assert_eq!(
+            scrub_query("page=2&token=abc&api%5Fkey=x"),
+            "page=2&token=[Filtered]&api%5Fkey=[Filtered]"
+        );
+    }
+
+    #[test]
+    fn closures_and_unit_are_scrubbers() {
+        let drop_all = |c: &mut BTreeMap<String, String>| c.clear();
+        let mut c = map(&[("a", "b")]);
+        CookieScrubber::scrub_cookies(&drop_all, &mut c);
+        assert!(c.is_empty());
+        let mut h = map(&[("authorization", "x")]);
+        HeaderScrubber::scrub_headers(&(), &mut h);
+        assert_eq!(h["authorization"], "x");
+    }
+}
