@@ -8,7 +8,7 @@ use crate::event::{Event, SdkInfo};
 use crate::hooks::guarded;
 use crate::options::{ClientOptions, SendResult};
 use crate::stacktrace::{RawStacktrace, ResolveConfig};
-use crate::transport::{DropReason, HttpTransport, Stats, Transport, TransportStats, UreqClient, Worker};
+use crate::transport::{DropReason, HttpTransport, Stats, Transport, TransportStats, UreqClient, Worker, WorkerConfig};
 use crate::{CaptureOutcome, Dsn, Error};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -65,23 +65,27 @@ impl Client {
     pub(crate) fn with_transport(options: ClientOptions, transport: Arc<dyn Transport>, stats: Arc<Stats>) -> Client {
         let defaults = Defaults::collect(&options);
         let core = Arc::new(Core { options, transport, defaults, stats });
-        let worker = match core.options.send_result {
-            SendResult::Sync => None,
-            SendResult::Background => {
-                let worker_core = core.clone();
-                match Worker::spawn("sentry-transport", core.options.queue_capacity, core.stats.clone(), move |p: Box<PendingEvent>| {
-                    worker_core.finish_and_send(*p);
-                }) {
-                    Ok(w) => Some(w),
-                    Err(e) => {
-                        log::log!(target: "sentry_core", core.options.log_level,
-                            "could not start the Sentry worker thread ({e}); sending synchronously");
-                        None
-                    }
-                }
-            }
-        };
+        // In sync mode events are sent inline; a worker runs only for the transport's upkeep
+        // (resending the offline cache).
+        let needs_worker = core.options.send_result == SendResult::Background || core.transport.needs_upkeep();
+        let worker = needs_worker.then(|| Self::spawn_worker(&core)).flatten();
         Client { core, worker }
+    }
+
+    fn spawn_worker(core: &Arc<Core>) -> Option<Worker<Box<PendingEvent>>> {
+        let o = &core.options;
+        let config = WorkerConfig { capacity: o.queue_capacity, policy: o.queue_overflow_policy, debug: o.debug };
+        let worker_core = core.clone();
+        let run = move |p: Box<PendingEvent>| {
+            worker_core.finish_and_send(*p);
+        };
+        match Worker::spawn("sentry-transport", config, core.transport.clone(), core.stats.clone(), run) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                log::log!(target: "sentry_core", o.log_level, "could not start the Sentry worker thread ({e}); sending synchronously");
+                None
+            }
+        }
     }
 
     pub(crate) fn options(&self) -> &ClientOptions {
@@ -131,14 +135,17 @@ impl Client {
         let event_id = event.event_id;
         let pending = Box::new(PendingEvent { event, stack });
         let outcome = match &self.worker {
-            None => core.finish_and_send(*pending),
-            Some(worker) => match worker.submit(pending) {
+            Some(worker) if opts.send_result == SendResult::Background => match worker.submit(pending) {
                 Ok(()) => CaptureOutcome::Queued { event_id },
-                Err(_) => {
-                    core.stats.record_drop(DropReason::QueueOverflow, "error", 1);
-                    CaptureOutcome::QueueFull { event_id }
+                // The queue is full: this event, or the oldest queued one, goes to the offline
+                // cache or is dropped.
+                Err(rejected) if rejected.event.event_id == event_id => core.overflow(*rejected),
+                Err(oldest) => {
+                    core.overflow(*oldest);
+                    CaptureOutcome::Queued { event_id }
                 }
             },
+            _ => core.finish_and_send(*pending),
         };
         if matches!(outcome, CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. }) {
             ctx.set_last_event(event_id, source);
@@ -175,6 +182,12 @@ impl Core {
         for (k, v) in &o.tags {
             event.tags.entry(k.clone()).or_insert_with(|| v.clone());
         }
+    }
+
+    /// The bulky defaults (contexts, SDK info, modules), added by [`finish`](Self::finish) off
+    /// the caller's thread so a queued event stays small.
+    fn apply_bulky_defaults(&self, event: &mut Event) {
+        let d = &self.defaults;
         for (k, v) in &d.contexts.0 {
             event.contexts.0.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -190,10 +203,55 @@ impl Core {
         log::log!(target: "sentry_core", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
     }
 
+    /// An event that does not fit the full queue: written to the offline cache when there is
+    /// one (finished here, on the caller's thread), else dropped as `queue_overflow`.
+    fn overflow(&self, pending: PendingEvent) -> CaptureOutcome {
+        let event_id = pending.event.event_id;
+        if self.transport.can_store() {
+            let event = match self.finish(pending) {
+                Ok(event) => event,
+                Err(dropped) => return dropped,
+            };
+            if let Ok(envelope) = event_envelope(&event) {
+                if self.transport.store(envelope).is_ok() {
+                    return CaptureOutcome::Queued { event_id };
+                }
+            }
+        }
+        self.stats.record_drop(DropReason::QueueOverflow, "error", 1);
+        CaptureOutcome::QueueFull { event_id }
+    }
+
     /// Resolves the stack, runs `before_send`, sends, runs `after_send`. On the worker in
     /// background mode, on the caller in sync mode.
     pub(crate) fn finish_and_send(&self, pending: PendingEvent) -> CaptureOutcome {
+        let event = match self.finish(pending) {
+            Ok(event) => event,
+            Err(dropped) => return dropped,
+        };
+        let event_id = event.event_id;
+        let outcome = match event_envelope(&event) {
+            Ok(envelope) => match self.transport.send(envelope) {
+                Ok(sent) => CaptureOutcome::Sent { event_id, server_id: sent.server_id },
+                Err(error) => CaptureOutcome::Failed { event_id, error },
+            },
+            Err(e) => {
+                self.stats.record_drop(DropReason::InternalSdkError, "error", 1);
+                CaptureOutcome::Failed { event_id, error: SendError::Serialize(e.to_string()) }
+            }
+        };
+        if let Some(hook) = &self.options.after_send {
+            if guarded(|| hook.after_send(&event, &outcome)).is_none() {
+                self.hook_failed("after_send");
+            }
+        }
+        outcome
+    }
+
+    /// Resolves the stack and runs `before_send`; the outcome instead when the event is dropped.
+    fn finish(&self, pending: PendingEvent) -> Result<Event, CaptureOutcome> {
         let PendingEvent { mut event, stack } = pending;
+        self.apply_bulky_defaults(&mut event);
         if let Some(raw) = stack {
             let o = &self.options;
             let cfg = ResolveConfig {
@@ -213,32 +271,16 @@ impl Core {
                 Some(Some(e)) => event = e,
                 Some(None) => {
                     self.stats.record_drop(DropReason::BeforeSend, "error", 1);
-                    return CaptureOutcome::DroppedByBeforeSend;
+                    return Err(CaptureOutcome::DroppedByBeforeSend);
                 }
                 None => {
                     self.hook_failed("before_send");
                     self.stats.record_drop(DropReason::BeforeSend, "error", 1);
-                    return CaptureOutcome::DroppedByBeforeSend;
+                    return Err(CaptureOutcome::DroppedByBeforeSend);
                 }
             }
         }
-        let event_id = event.event_id;
-        let outcome = match event_envelope(&event) {
-            Ok(envelope) => match self.transport.send(envelope) {
-                Ok(sent) => CaptureOutcome::Sent { event_id, server_id: sent.server_id },
-                Err(error) => CaptureOutcome::Failed { event_id, error },
-            },
-            Err(e) => {
-                self.stats.record_drop(DropReason::InternalSdkError, "error", 1);
-                CaptureOutcome::Failed { event_id, error: SendError::Serialize(e.to_string()) }
-            }
-        };
-        if let Some(hook) = &self.options.after_send {
-            if guarded(|| hook.after_send(&event, &outcome)).is_none() {
-                self.hook_failed("after_send");
-            }
-        }
-        outcome
+        Ok(event)
     }
 }
 
@@ -275,27 +317,20 @@ impl Defaults {
             (Some(t), true) => t.modules().into_iter().collect(),
             _ => BTreeMap::new(),
         };
-        let mut sdk = SdkInfo::default();
-        sdk.integrations = enabled_integrations();
+        let sdk = SdkInfo { integrations: enabled_integrations(), ..SdkInfo::default() };
         Defaults { server_name, contexts, sdk, modules }
     }
 }
 
 fn enabled_integrations() -> Vec<String> {
-    let mut v = Vec::new();
-    if cfg!(feature = "panic") {
-        v.push("panic".to_owned());
-    }
-    if cfg!(feature = "tower") {
-        v.push("tower".to_owned());
-    }
-    if cfg!(feature = "log") {
-        v.push("log".to_owned());
-    }
-    if cfg!(feature = "tracing") {
-        v.push("tracing".to_owned());
-    }
-    v
+    let compiled = [
+        ("panic", cfg!(feature = "panic")),
+        ("tower", cfg!(feature = "tower")),
+        ("log", cfg!(feature = "log")),
+        ("tracing", cfg!(feature = "tracing")),
+        ("anyhow", cfg!(feature = "anyhow")),
+    ];
+    compiled.iter().filter(|(_, on)| *on).map(|(name, _)| (*name).to_owned()).collect()
 }
 
 fn os_context() -> serde_json::Map<String, serde_json::Value> {
@@ -396,7 +431,7 @@ pub(crate) fn build_client(options: ClientOptions) -> Result<Option<Client>, Err
         Arc::new(UreqClient::new(options.http_timeout, options.connect_timeout, options.pool_max_connections))
     });
     let stats = Arc::new(Stats::default());
-    let transport = Arc::new(HttpTransport::new(&dsn, http, options.send_max_attempts, stats.clone(), options.log_level));
+    let transport = Arc::new(HttpTransport::new(&dsn, http, &options, stats.clone()));
     Ok(Some(Client::with_transport(options, transport, stats)))
 }
 

@@ -48,6 +48,7 @@ mod dsn;
 mod envelope;
 mod error;
 mod event;
+mod feedback;
 mod hooks;
 mod integrations;
 mod options;
@@ -78,7 +79,16 @@ pub use event::{
     Stacktrace, User, Values,
 };
 pub use hooks::{AfterSend, BeforeSend, Filter};
-pub use options::{ClientOptions, SendResult};
+pub use feedback::{capture_user_feedback, ReportDialog, UserFeedback};
+#[cfg(feature = "anyhow")]
+pub use integrations::anyhow::{capture_anyhow, capture_anyhow_with};
+#[cfg(feature = "log")]
+pub use integrations::log;
+#[cfg(feature = "tower")]
+pub use integrations::tower;
+#[cfg(feature = "tracing")]
+pub use integrations::tracing;
+pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use scope::Scope;
 pub use sentry_sources_macro::embed_sources;
 pub use test_event::{send_test_event, TestEventOutcome};

@@ -24,6 +24,20 @@ pub enum SendResult {
     Sync,
 }
 
+/// What the background queue does when it is full (option
+/// [`queue_overflow_policy`](ClientOptions::queue_overflow_policy)). Either way the dropped
+/// event is counted as `queue_overflow`, or written to the offline cache when
+/// [`cache_dir`](ClientOptions::cache_dir) is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum QueueOverflowPolicy {
+    /// Keep what is queued and drop the new event. The default.
+    #[default]
+    DropNewest,
+    /// Drop the oldest queued event to make room for the new one.
+    DropOldest,
+}
+
 /// Configuration of the SDK, passed to [`init`](crate::init).
 ///
 /// ```
@@ -70,6 +84,13 @@ pub struct ClientOptions {
     pub(crate) send_default_pii: bool,
     pub(crate) debug: bool,
     pub(crate) use_env: bool,
+    pub(crate) queue_overflow_policy: QueueOverflowPolicy,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) cache_max_envelopes: usize,
+    pub(crate) cache_max_bytes: u64,
+    /// `None`: not set (`SENTRY_SPOTLIGHT` may set it); `Some(None)`: off; `Some(Some(url))`: on.
+    pub(crate) spotlight: Option<Option<String>>,
+    pub(crate) send_client_reports: bool,
 }
 
 impl Default for ClientOptions {
@@ -107,9 +128,23 @@ impl Default for ClientOptions {
             send_default_pii: false,
             debug: false,
             use_env: true,
+            queue_overflow_policy: QueueOverflowPolicy::DropNewest,
+            cache_dir: None,
+            cache_max_envelopes: DEFAULT_CACHE_MAX_ENVELOPES,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            spotlight: None,
+            send_client_reports: true,
         }
     }
 }
+
+/// Default cap of the offline cache: as many envelopes as the default queue holds, so a burst
+/// that overflows a full queue still fits on disk (Sentry's mobile SDKs keep 30).
+const DEFAULT_CACHE_MAX_ENVELOPES: usize = 1000;
+/// Default byte cap of the offline cache.
+const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The smallest `cache_max_bytes` accepted.
+const MIN_CACHE_MAX_BYTES: u64 = 64 * 1024;
 
 /// The largest `context_lines` accepted: more is never useful and only bloats events.
 const MAX_CONTEXT_LINES: usize = 50;
@@ -359,10 +394,70 @@ impl ClientOptions {
         self
     }
 
-    /// Log what the SDK does (at debug level, through `log`); default false.
+    /// Log what the SDK does (at debug level, through `log`; the transport's messages have the
+    /// target `sentry_core::transport`); default false.
     #[must_use]
     pub fn debug(mut self, on: bool) -> Self {
         self.debug = on;
+        self
+    }
+
+    /// What the full background queue drops: the new event (default) or the oldest queued one.
+    #[must_use]
+    pub fn queue_overflow_policy(mut self, policy: QueueOverflowPolicy) -> Self {
+        self.queue_overflow_policy = policy;
+        self
+    }
+
+    /// Turns on the offline cache in this directory (created if missing); default off.
+    ///
+    /// Every envelope is written there before it is sent and deleted once the server answered;
+    /// what could not be sent (no network, a crash, a kill) is resent later, also by the next
+    /// run, oldest first and spaced out. Events that do not fit the full background queue are
+    /// written there too (on the capturing thread: disk I/O, never network) instead of being
+    /// dropped. Use one directory per process.
+    #[must_use]
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Envelopes the offline cache keeps at most; the oldest are evicted beyond it (counted as
+    /// `cache_overflow`). Default 1000.
+    #[must_use]
+    pub fn cache_max_envelopes(mut self, n: usize) -> Self {
+        self.cache_max_envelopes = n;
+        self
+    }
+
+    /// Bytes the offline cache keeps at most; the oldest are evicted beyond it (counted as
+    /// `cache_overflow`). Default 64 MiB, at least 64 KiB.
+    #[must_use]
+    pub fn cache_max_bytes(mut self, bytes: u64) -> Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// Sends a copy of every envelope to the local [Spotlight](https://spotlightjs.com) sidecar
+    /// at `http://localhost:8969/stream`; default off, or `SENTRY_SPOTLIGHT` (`true`/`1`/`on` or
+    /// a URL). Failures of the copy never affect the real send.
+    #[must_use]
+    pub fn spotlight(mut self, on: bool) -> Self {
+        self.spotlight = Some(on.then(|| crate::transport::SPOTLIGHT_URL.to_owned()));
+        self
+    }
+
+    /// Like [`spotlight`](Self::spotlight), with the sidecar at `url`.
+    #[must_use]
+    pub fn spotlight_url(mut self, url: impl Into<String>) -> Self {
+        self.spotlight = Some(Some(url.into()));
+        self
+    }
+
+    /// Report what the SDK dropped, and why, to the server (client reports); default true.
+    #[must_use]
+    pub fn send_client_reports(mut self, on: bool) -> Self {
+        self.send_client_reports = on;
         self
     }
 
@@ -410,7 +505,15 @@ impl ClientOptions {
         if self.release.is_none() {
             self.release = var("SENTRY_RELEASE");
         }
+        if self.spotlight.is_none() {
+            self.spotlight = var("SENTRY_SPOTLIGHT").map(|v| spotlight_from_env(&v));
+        }
         self
+    }
+
+    /// The Spotlight sidecar URL when Spotlight is on.
+    pub(crate) fn spotlight_url_if_on(&self) -> Option<&str> {
+        self.spotlight.as_ref()?.as_deref()
     }
 
     /// Checks every option, naming the first bad one.
@@ -432,6 +535,20 @@ impl ClientOptions {
         }
         if self.queue_capacity == 0 {
             return Err(Error::option("queue_capacity", "must be at least 1"));
+        }
+        if self.cache_max_envelopes == 0 {
+            return Err(Error::option("cache_max_envelopes", "must be at least 1"));
+        }
+        if self.cache_max_bytes < MIN_CACHE_MAX_BYTES {
+            return Err(Error::option(
+                "cache_max_bytes",
+                format!("{} is less than the minimum of {MIN_CACHE_MAX_BYTES}", self.cache_max_bytes),
+            ));
+        }
+        if let Some(url) = self.spotlight_url_if_on() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::option("spotlight", format!("`{url}` is not an http(s) URL")));
+            }
         }
         if self.pool_max_connections == 0 {
             return Err(Error::option("pool_max_connections", "must be at least 1"));
@@ -462,6 +579,16 @@ impl ClientOptions {
     }
 }
 
+/// Reads `SENTRY_SPOTLIGHT`: a truthy word turns it on at the default URL, a falsy one off,
+/// anything else is the URL.
+fn spotlight_from_env(v: &str) -> Option<String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "y" | "yes" | "on" => Some(crate::transport::SPOTLIGHT_URL.to_owned()),
+        "0" | "false" | "f" | "n" | "no" | "off" => None,
+        _ => Some(v.trim().to_owned()),
+    }
+}
+
 /// Replaces the secret of a DSN-like string with `***` for messages.
 pub(crate) fn mask_dsn(dsn: &str) -> String {
     match dsn.split_once("://").and_then(|(s, rest)| rest.rsplit_once('@').map(|(auth, host)| (s, auth, host))) {
@@ -484,11 +611,14 @@ impl fmt::Debug for ClientOptions {
             .field("send_result", &self.send_result)
             .field("send_max_attempts", &self.send_max_attempts)
             .field("queue_capacity", &self.queue_capacity)
+            .field("cache_dir", &self.cache_dir)
+            .field("spotlight", &self.spotlight_url_if_on())
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 mod tests {
     use super::*;
 
@@ -531,6 +661,9 @@ mod tests {
             (ClientOptions::new().source_code_exclude_patterns(["(unclosed"]), "source_code_exclude_patterns"),
             (ClientOptions::new().source_code_path_pattern("***/["), "source_code_path_pattern"),
             (ClientOptions::new().tag("", "x"), "tags"),
+            (ClientOptions::new().cache_max_envelopes(0), "cache_max_envelopes"),
+            (ClientOptions::new().cache_max_bytes(10), "cache_max_bytes"),
+            (ClientOptions::new().spotlight_url("localhost:8969"), "spotlight"),
         ];
         for (o, name) in cases {
             match o.validate() {
@@ -551,6 +684,16 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(!err.to_string().contains("topsecret"));
+    }
+
+    #[test]
+    fn spotlight_env_values() {
+        assert_eq!(spotlight_from_env("true").as_deref(), Some("http://localhost:8969/stream"));
+        assert_eq!(spotlight_from_env(" ON ").as_deref(), Some("http://localhost:8969/stream"));
+        assert_eq!(spotlight_from_env("0"), None);
+        assert_eq!(spotlight_from_env("http://127.0.0.1:9/stream").as_deref(), Some("http://127.0.0.1:9/stream"));
+        assert_eq!(ClientOptions::new().spotlight(true).spotlight_url_if_on(), Some("http://localhost:8969/stream"));
+        assert_eq!(ClientOptions::new().spotlight(false).spotlight_url_if_on(), None);
     }
 
     #[test]

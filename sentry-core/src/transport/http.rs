@@ -1,7 +1,7 @@
 //! The HTTP client behind the transport: a small trait, and its default ureq implementation.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 /// One POST of an envelope.
@@ -31,13 +31,23 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// A response with a status, headers and body.
     pub fn new(status: u16, headers: Vec<(String, String)>, body: Vec<u8>) -> Self {
-        let headers = headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        HttpResponse { status, headers, body }
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        HttpResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -77,7 +87,9 @@ impl UreqClient {
             .max_idle_connections_per_host(max_idle_connections)
             .user_agent(crate::USER_AGENT)
             .build();
-        UreqClient { agent: config.into() }
+        UreqClient {
+            agent: config.into(),
+        }
     }
 }
 
@@ -87,7 +99,9 @@ impl HttpClient for UreqClient {
         for (k, v) in request.headers {
             req = req.header(*k, v.as_str());
         }
-        let mut resp = req.send(request.body).map_err(|e| HttpError(describe(&e)))?;
+        let mut resp = req
+            .send(request.body)
+            .map_err(|e| HttpError(describe(&e)))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -96,7 +110,11 @@ impl HttpClient for UreqClient {
             .collect();
         let mut body = Vec::new();
         // A body cut short or unreadable still leaves a usable status and headers.
-        let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BODY).read_to_end(&mut body);
+        let _ = resp
+            .body_mut()
+            .as_reader()
+            .take(MAX_RESPONSE_BODY)
+            .read_to_end(&mut body);
         Ok(HttpResponse::new(status, headers, body))
     }
 }
@@ -113,4 +131,32 @@ fn describe(e: &ureq::Error) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// The body gzip-compressed (fast level), `None` if compression failed.
+pub(crate) fn gzip(data: &[u8]) -> Option<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 3),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(data).ok()?;
+    enc.finish().ok()
+}
+
+/// The `id` of a `{"id": "..."}` answer.
+pub(crate) fn server_id(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("id")?.as_str().map(str::to_owned)
+}
+
+/// The `detail` of a `{"detail": "..."}` error answer, or a short plain-text body.
+pub(crate) fn body_detail(body: &[u8]) -> Option<String> {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(d) = v.get("detail").and_then(|d| d.as_str()) {
+            return Some(d.to_owned());
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    (!text.is_empty() && text.len() <= 200).then(|| text.to_owned())
 }

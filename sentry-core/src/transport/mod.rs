@@ -1,17 +1,26 @@
 //! Getting envelopes to the server: the HTTP client, the sender with retries and rate limits,
-//! the bounded background worker, and the counters of what happened.
+//! the bounded background worker, the offline cache, the Spotlight copy, and the counters of
+//! what happened.
+//!
+//! Every envelope handed to the transport ends as exactly one of: accepted by the server
+//! (counted in [`TransportStats::sent`]), dropped with a [`DropReason`] (counted, and reported to
+//! the server in a client report), or kept in the offline cache for a later attempt
+//! ([`TransportStats::cached`]).
 
+mod cache;
 mod http;
 mod ratelimit;
 mod sender;
+mod spotlight;
 mod stats;
 mod worker;
 
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, UreqClient};
 pub(crate) use sender::HttpTransport;
+pub(crate) use spotlight::DEFAULT_URL as SPOTLIGHT_URL;
 pub(crate) use stats::Stats;
 pub use stats::{DropReason, TransportStats};
-pub(crate) use worker::Worker;
+pub(crate) use worker::{Worker, WorkerConfig};
 
 use crate::envelope::Envelope;
 use crate::error::SendError;
@@ -19,6 +28,19 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+/// The `log` target of the transport's debug messages (option `debug`).
+pub(crate) const LOG_TARGET: &str = "sentry_core::transport";
+
+/// Logs a transport action at debug level when the `debug` option is on.
+macro_rules! debug_log {
+    ($on:expr, $($arg:tt)+) => {
+        if $on {
+            log::debug!(target: $crate::transport::LOG_TARGET, $($arg)+);
+        }
+    };
+}
+pub(crate) use debug_log;
 
 /// What the server said when it accepted an envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,15 +50,48 @@ pub(crate) struct Sent {
 }
 
 /// Where finished envelopes go: HTTP, or memory for the testing kit.
+///
+/// Only [`send`](Transport::send) is required; the other methods are the background upkeep of
+/// transports that have some (the HTTP transport: offline cache, periodic client reports).
 pub(crate) trait Transport: Send + Sync + fmt::Debug {
     /// Delivers one envelope, retrying as configured; blocking.
     fn send(&self, envelope: Envelope) -> Result<Sent, SendError>;
+
+    /// True when [`store`](Transport::store) keeps envelopes (an offline cache is configured).
+    fn can_store(&self) -> bool {
+        false
+    }
+
+    /// Keeps an envelope on disk to be sent later by the worker's upkeep, without sending it
+    /// now. Hands it back when there is no offline cache or it could not be written.
+    fn store(&self, envelope: Envelope) -> Result<(), Envelope> {
+        Err(envelope)
+    }
+
+    /// True when the transport has background work even without events (an offline cache to
+    /// drain), so a worker is needed in [`SendResult::Sync`](crate::SendResult::Sync) mode too.
+    fn needs_upkeep(&self) -> bool {
+        false
+    }
+
+    /// Background work, run by the worker between events: resending cached envelopes, sending
+    /// a client report that is due. Returns how long until it wants to run again.
+    fn upkeep(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    /// Called when a flush reaches the worker: send the pending client report now.
+    fn flush(&self) {}
+
+    /// Shutdown gave up waiting: stop waiting between attempts, fail fast from now on.
+    fn close(&self) {}
 }
 
 /// Exponential backoff with full jitter: up to 100 ms × 2^(attempt-1), capped at 5 s; a
 /// `Retry-After` from the server wins when it is longer (capped at 60 s).
 pub(crate) fn backoff(attempt: u32, retry_after: Option<u64>) -> Duration {
-    let cap = Duration::from_millis(100u64.saturating_mul(1 << attempt.saturating_sub(1).min(6))).min(Duration::from_secs(5));
+    let cap = Duration::from_millis(100u64.saturating_mul(1 << attempt.saturating_sub(1).min(6)))
+        .min(Duration::from_secs(5));
     let jittered = cap.mul_f64(0.5 + 0.5 * crate::time::jitter());
     match retry_after {
         Some(s) => jittered.max(Duration::from_secs(s.min(60))),
@@ -54,11 +109,18 @@ pub(crate) struct FailureLog {
 
 impl FailureLog {
     pub(crate) fn new(level: log::Level) -> Self {
-        FailureLog { level, seen: Mutex::new(HashSet::new()) }
+        FailureLog {
+            level,
+            seen: Mutex::new(HashSet::new()),
+        }
     }
 
     pub(crate) fn log(&self, kind: &str, err: &dyn fmt::Display) {
-        let first = self.seen.lock().unwrap_or_else(PoisonError::into_inner).insert(kind.to_owned());
+        let first = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(kind.to_owned());
         let level = if first { self.level } else { log::Level::Debug };
         log::log!(target: "sentry_core", level, "sending to Sentry failed: {err}");
     }
@@ -72,6 +134,7 @@ impl FailureLog {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 mod tests {
     use super::*;
 

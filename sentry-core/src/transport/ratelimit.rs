@@ -1,4 +1,5 @@
-//! Rate limits: `X-Sentry-Rate-Limits` on every response, `Retry-After` and bare 429s.
+//! When not to send: rate limits (`X-Sentry-Rate-Limits` on every response, `Retry-After`
+//! and bare 429s), and a pause after the server gave no answer at all.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,7 +16,13 @@ pub(crate) struct RateLimits {
 impl RateLimits {
     /// Reads the limits of a response. Every response may carry `X-Sentry-Rate-Limits`;
     /// on a 429 without it, `Retry-After` (or 60 s) applies to every category.
-    pub(crate) fn update(&mut self, status: u16, rate_limits: Option<&str>, retry_after: Option<&str>, now: Instant) {
+    pub(crate) fn update(
+        &mut self,
+        status: u16,
+        rate_limits: Option<&str>,
+        retry_after: Option<&str>,
+        now: Instant,
+    ) {
         if let Some(header) = rate_limits {
             for entry in header.split(',') {
                 let mut parts = entry.trim().split(':');
@@ -33,7 +40,9 @@ impl RateLimits {
                 }
             }
         } else if status == 429 {
-            let secs = retry_after.and_then(parse_retry_after).unwrap_or(DEFAULT_RETRY_AFTER);
+            let secs = retry_after
+                .and_then(parse_retry_after)
+                .unwrap_or(DEFAULT_RETRY_AFTER);
             self.extend("", now + Duration::from_secs(secs));
         }
     }
@@ -61,12 +70,47 @@ impl RateLimits {
     }
 }
 
+/// The first pause after a send got no answer; it doubles while the outage lasts, up to
+/// [`MAX_OFFLINE`].
+pub(crate) const MIN_OFFLINE: Duration = Duration::from_secs(1);
+const MAX_OFFLINE: Duration = Duration::from_secs(60);
+
+/// Whether the server has been reachable lately: after a send got no answer at all, sends
+/// are not attempted for a while, so queued envelopes go to the offline cache or are counted
+/// as `network_error` at once instead of each waiting out every timeout.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    down_until: Option<Instant>,
+    penalty: Duration,
+}
+
+impl Health {
+    pub(crate) fn is_down(&self, now: Instant) -> bool {
+        self.down_until.is_some_and(|t| t > now)
+    }
+
+    pub(crate) fn no_answer(&mut self, now: Instant) -> Duration {
+        self.penalty = (self.penalty * 2).clamp(MIN_OFFLINE, MAX_OFFLINE);
+        self.down_until = Some(now + self.penalty);
+        self.penalty
+    }
+
+    pub(crate) fn answered(&mut self) {
+        *self = Health::default();
+    }
+}
+
 /// Parses `Retry-After` in seconds (HTTP dates are not used by Sentry).
 pub(crate) fn parse_retry_after(v: &str) -> Option<u64> {
-    v.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| s.ceil() as u64)
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| s.ceil() as u64)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 mod tests {
     use super::*;
 
@@ -74,19 +118,35 @@ mod tests {
     fn per_category_limits() {
         let now = Instant::now();
         let mut rl = RateLimits::default();
-        rl.update(200, Some("60:error;transaction:organization:quota, 10::project"), None, now);
+        rl.update(
+            200,
+            Some("60:error;transaction:organization:quota, 10::project"),
+            None,
+            now,
+        );
         assert!(rl.limited_for("error", now).unwrap() > Duration::from_secs(59));
         assert!(rl.limited_for("session", now).unwrap() <= Duration::from_secs(10));
-        assert!(rl.limited_for("session", now + Duration::from_secs(11)).is_none());
-        assert!(rl.limited_for("error", now + Duration::from_secs(11)).is_some());
+        assert!(rl
+            .limited_for("session", now + Duration::from_secs(11))
+            .is_none());
+        assert!(rl
+            .limited_for("error", now + Duration::from_secs(11))
+            .is_some());
     }
 
     #[test]
     fn keeps_the_later_deadline_and_ignores_junk() {
         let now = Instant::now();
         let mut rl = RateLimits::default();
-        rl.update(200, Some("100:error, 5:error, junk, :error, 7:unknown_cat:x:y:z"), None, now);
-        assert!(rl.limited_for("error", now + Duration::from_secs(50)).is_some());
+        rl.update(
+            200,
+            Some("100:error, 5:error, junk, :error, 7:unknown_cat:x:y:z"),
+            None,
+            now,
+        );
+        assert!(rl
+            .limited_for("error", now + Duration::from_secs(50))
+            .is_some());
         assert!(rl.limited_for("unknown_cat", now).is_some());
         assert!(rl.limited_for("attachment", now).is_none());
     }
@@ -96,11 +156,17 @@ mod tests {
         let now = Instant::now();
         let mut rl = RateLimits::default();
         rl.update(429, None, Some("3"), now);
-        assert!(rl.limited_for("error", now + Duration::from_secs(2)).is_some());
-        assert!(rl.limited_for("error", now + Duration::from_secs(4)).is_none());
+        assert!(rl
+            .limited_for("error", now + Duration::from_secs(2))
+            .is_some());
+        assert!(rl
+            .limited_for("error", now + Duration::from_secs(4))
+            .is_none());
         let mut rl = RateLimits::default();
         rl.update(429, None, None, now);
-        assert!(rl.limited_for("feedback", now + Duration::from_secs(59)).is_some());
+        assert!(rl
+            .limited_for("feedback", now + Duration::from_secs(59))
+            .is_some());
         let mut rl = RateLimits::default();
         rl.update(500, None, Some("3"), now);
         assert!(!rl.any_limited(now));

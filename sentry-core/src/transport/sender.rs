@@ -1,18 +1,31 @@
-//! Sends one envelope over HTTP: rate-limit filtering, compression, retries with backoff,
-//! and reading the server's answer.
+//! Sends envelopes over HTTP: rate-limit filtering, the write-ahead offline cache, client
+//! reports riding along, compression, retries with backoff, and reading the server's answer.
 
-use super::ratelimit::{parse_retry_after, RateLimits};
-use super::stats::{static_category, DropReason, Stats};
-use super::{backoff, FailureLog, HttpClient, HttpRequest, Sent, Transport};
+use super::cache::{categories, Claim, OfflineCache};
+use super::http::{body_detail, gzip, server_id};
+use super::ratelimit::{parse_retry_after, Health, RateLimits};
+use super::spotlight::Spotlight;
+use super::stats::{DropReason, Stats};
+use super::{backoff, debug_log, FailureLog, HttpClient, HttpRequest, Sent, Transport};
 use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
+use crate::options::ClientOptions;
 use crate::Dsn;
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Bodies larger than this are gzip-compressed.
 const GZIP_THRESHOLD: usize = 1024;
+/// How one delivery ended.
+enum Delivery {
+    /// 2xx.
+    Accepted(Sent),
+    /// The server answered with an error: the envelope is done, its items counted for `reason`.
+    Rejected(SendError, DropReason),
+    /// No HTTP answer after every attempt (or none attempted while the server is unreachable).
+    NoAnswer(SendError),
+}
 
 /// The HTTP transport: posts envelopes to the DSN's envelope endpoint.
 #[derive(Debug)]
@@ -22,121 +35,257 @@ pub(crate) struct HttpTransport {
     auth: String,
     max_attempts: u32,
     limits: Mutex<RateLimits>,
+    health: Mutex<Health>,
     stats: Arc<Stats>,
     failures: FailureLog,
     send_client_reports: bool,
+    last_report: Mutex<Instant>,
+    cache: Option<OfflineCache>,
+    resend_gap: Mutex<Duration>,
+    spotlight: Option<Spotlight>,
+    closing: AtomicBool,
+    /// Wakes a retry backoff early when shutdown gives up.
+    pause: (Mutex<()>, Condvar),
+    debug: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every mutex here guards plain data that a panic cannot leave half-changed.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl HttpTransport {
+    /// The transport for `dsn` as the options configure it. An offline cache that cannot be
+    /// opened is logged and left out.
     pub(crate) fn new(
         dsn: &Dsn,
         client: Arc<dyn HttpClient>,
-        max_attempts: u32,
+        options: &ClientOptions,
         stats: Arc<Stats>,
-        log_level: log::Level,
     ) -> Self {
+        let debug = options.debug;
+        let cache = options.cache_dir.as_ref().and_then(|dir| {
+            OfflineCache::open(dir, options.cache_max_envelopes, options.cache_max_bytes, stats.clone(), debug)
+                .map_err(|e| {
+                    log::log!(target: "sentry_core", options.log_level,
+                        "could not open the Sentry offline cache {}: {e}; continuing without it", dir.display());
+                })
+                .ok()
+        });
+        let spotlight = options
+            .spotlight_url_if_on()
+            .and_then(|url| Spotlight::start(url, options.log_level, debug));
+        let url = dsn.envelope_url();
+        debug_log!(
+            debug,
+            "sending to {url}, {} attempts per envelope, offline cache {}, client reports {}",
+            options.send_max_attempts,
+            options
+                .cache_dir
+                .as_ref()
+                .map_or("off".to_owned(), |d| d.display().to_string()),
+            if options.send_client_reports {
+                "on"
+            } else {
+                "off"
+            },
+        );
         HttpTransport {
             client,
-            url: dsn.envelope_url(),
+            url,
             auth: dsn.auth_header(crate::USER_AGENT),
-            max_attempts: max_attempts.max(1),
+            max_attempts: options.send_max_attempts.max(1),
             limits: Mutex::new(RateLimits::default()),
+            health: Mutex::new(Health::default()),
             stats,
-            failures: FailureLog::new(log_level),
-            send_client_reports: true,
+            failures: FailureLog::new(options.log_level),
+            send_client_reports: options.send_client_reports,
+            last_report: Mutex::new(Instant::now()),
+            cache,
+            resend_gap: Mutex::new(upkeep::RESEND_GAP),
+            spotlight,
+            closing: AtomicBool::new(false),
+            pause: (Mutex::new(()), Condvar::new()),
+            debug,
         }
     }
 
-    /// Drops the items whose category is rate limited, counting them. Returns the longest wait.
+    /// Drops the items whose category is rate limited, counting them (a client report's counts
+    /// are put back). Returns the longest wait, in seconds.
     fn drop_limited(&self, envelope: &mut Envelope) -> Option<u64> {
         let now = Instant::now();
-        let limits = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
+        let limits = lock(&self.limits);
         let mut longest = None;
         envelope.retain_items(|item| match limits.limited_for(item.category(), now) {
             Some(left) => {
-                if item.ty() != "client_report" {
-                    self.stats.record_drop(DropReason::RatelimitBackoff, static_category(item.category()), 1);
-                }
+                self.count_item(item, DropReason::RatelimitBackoff);
                 longest = longest.max(Some(left.as_secs().max(1)));
                 false
             }
             None => true,
         });
+        if longest.is_some() {
+            debug_log!(self.debug, "rate limited: dropped items before sending");
+        }
         longest
     }
 
-    /// Counts every item of a failed envelope as dropped for `reason`.
-    fn count_failed(&self, envelope: &Envelope, reason: DropReason) {
-        for item in envelope.items() {
-            if item.ty() == "client_report" {
-                if let Ok(report) = item.payload_json() {
-                    self.stats.restore_client_report(&report);
+    /// Counts one undelivered item; a client report's counts are put back to go out later.
+    fn count_item(&self, item: &EnvelopeItem, reason: DropReason) {
+        if item.ty() == "client_report" {
+            if let Ok(report) = item.payload_json() {
+                self.stats.restore_client_report(&report);
+            }
+        } else {
+            self.stats.record_drop(reason, item.category(), 1);
+        }
+    }
+
+    fn is_offline(&self) -> bool {
+        lock(&self.health).is_down(Instant::now())
+    }
+
+    /// Delivers an envelope and settles it: counted as sent or dropped, or left in the cache
+    /// (`claim`) for a later attempt when no answer came.
+    fn settle(&self, envelope: Envelope, claim: Option<Claim>) -> Result<Sent, SendError> {
+        let cats = categories(&envelope);
+        let delivery = if self.is_offline() {
+            Delivery::NoAnswer(SendError::Network(
+                "the server was unreachable moments ago; not retried yet".to_owned(),
+            ))
+        } else {
+            self.deliver(envelope)
+        };
+        match delivery {
+            Delivery::Accepted(sent) => {
+                if let (Some(cache), Some(claim)) = (&self.cache, claim) {
+                    cache.remove(claim);
                 }
-            } else {
-                self.stats.record_drop(reason, static_category(item.category()), 1);
+                if !cats.is_empty() {
+                    self.stats.record_sent();
+                }
+                Ok(sent)
+            }
+            Delivery::Rejected(err, reason) => {
+                if let (Some(cache), Some(claim)) = (&self.cache, claim) {
+                    cache.remove(claim);
+                }
+                for cat in cats {
+                    self.stats.record_drop(reason, cat, 1);
+                }
+                Err(err)
+            }
+            Delivery::NoAnswer(err) => {
+                match (&self.cache, claim) {
+                    (Some(cache), Some(claim)) => cache.release(claim),
+                    _ => {
+                        debug_log!(
+                            self.debug,
+                            "no answer ({err}): {} items dropped",
+                            cats.len()
+                        );
+                        for cat in cats {
+                            self.stats.record_drop(DropReason::NetworkError, cat, 1);
+                        }
+                    }
+                }
+                Err(err)
             }
         }
     }
-}
 
-impl Transport for HttpTransport {
-    fn send(&self, mut envelope: Envelope) -> Result<Sent, SendError> {
-        if let Some(retry_after) = self.drop_limited(&mut envelope) {
-            if envelope.items().iter().all(|i| i.ty() == "client_report") {
-                return Err(SendError::RateLimited { retry_after });
+    /// Attaches the pending client report, posts with retries and reads the answer. Client
+    /// report counts that do not get through are put back.
+    fn deliver(&self, mut envelope: Envelope) -> Delivery {
+        let report = self.take_report();
+        if let Some(report) = &report {
+            if let Ok(item) = EnvelopeItem::json("client_report", report) {
+                envelope.add_item(item);
             }
         }
         if envelope.items().is_empty() {
-            return Err(SendError::RateLimited { retry_after: 0 });
-        }
-        if self.send_client_reports {
-            if let Some(report) = self.stats.take_client_report() {
-                if let Ok(item) = EnvelopeItem::json("client_report", &report) {
-                    envelope.add_item(item);
-                }
-            }
+            // A standalone client report whose counts another send took first, or whose
+            // category is rate limited: nothing to send.
+            return Delivery::Accepted(Sent { server_id: None });
         }
         envelope.set_header("sent_at", crate::time::rfc3339_now());
+        let delivery = self.post(&envelope);
+        match (&delivery, report) {
+            (Delivery::Accepted(_), _) | (_, None) => {}
+            (_, Some(report)) => self.stats.restore_client_report(&report),
+        }
+        delivery
+    }
+
+    fn take_report(&self) -> Option<serde_json::Value> {
+        if !self.send_client_reports {
+            return None;
+        }
+        if lock(&self.limits)
+            .limited_for("internal", Instant::now())
+            .is_some()
+        {
+            return None;
+        }
+        let report = self.stats.take_client_report()?;
+        *lock(&self.last_report) = Instant::now();
+        Some(report)
+    }
+
+    /// The attempts: network errors and 5xx are retried with backoff (honouring `Retry-After`)
+    /// up to `send_max_attempts`; other answers are final.
+    fn post(&self, envelope: &Envelope) -> Delivery {
         let raw = envelope.to_bytes();
         let mut headers: Vec<(&'static str, String)> = vec![
             ("X-Sentry-Auth", self.auth.clone()),
             ("Content-Type", "application/x-sentry-envelope".to_owned()),
         ];
-        let body = if raw.len() > GZIP_THRESHOLD {
-            match gzip(&raw) {
-                Some(z) => {
-                    headers.push(("Content-Encoding", "gzip".to_owned()));
-                    z
-                }
-                None => raw,
+        let body = match (raw.len() > GZIP_THRESHOLD).then(|| gzip(&raw)).flatten() {
+            Some(z) => {
+                headers.push(("Content-Encoding", "gzip".to_owned()));
+                z
             }
-        } else {
-            raw
+            None => raw,
         };
-
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = HttpRequest { url: &self.url, headers: &headers, body: &body };
-            let failure = match self.client.post(&request) {
+            let request = HttpRequest {
+                url: &self.url,
+                headers: &headers,
+                body: &body,
+            };
+            let (err, retry_after) = match self.client.post(&request) {
                 Ok(resp) => {
                     let retry_after = resp.header("retry-after").and_then(parse_retry_after);
-                    self.limits.lock().unwrap_or_else(PoisonError::into_inner).update(
+                    lock(&self.limits).update(
                         resp.status,
                         resp.header("x-sentry-rate-limits"),
                         resp.header("retry-after"),
                         Instant::now(),
                     );
+                    lock(&self.health).answered();
+                    debug_log!(
+                        self.debug,
+                        "attempt {attempt}: the server answered {} ({} bytes sent)",
+                        resp.status,
+                        body.len()
+                    );
                     if (200..300).contains(&resp.status) {
-                        self.stats.record_sent();
                         self.failures.recovered();
-                        return Ok(Sent { server_id: server_id(&resp.body) });
+                        return Delivery::Accepted(Sent {
+                            server_id: server_id(&resp.body),
+                        });
                     }
                     let detail = resp
                         .header("x-sentry-error")
                         .map(str::to_owned)
                         .or_else(|| body_detail(&resp.body));
-                    let err = SendError::Status { status: resp.status, detail, retry_after };
+                    let err = SendError::Status {
+                        status: resp.status,
+                        detail,
+                        retry_after,
+                    };
                     if resp.status < 500 {
                         let reason = if resp.status == 429 {
                             DropReason::RatelimitBackoff
@@ -144,50 +293,121 @@ impl Transport for HttpTransport {
                             DropReason::SendError
                         };
                         self.failures.log(&format!("status {}", resp.status), &err);
-                        self.count_failed(&envelope, reason);
-                        return Err(err);
+                        return Delivery::Rejected(err, reason);
                     }
                     (err, retry_after)
                 }
-                Err(e) => (SendError::Network(e.0), None),
+                Err(e) => {
+                    debug_log!(self.debug, "attempt {attempt}: no answer: {e}");
+                    (SendError::Network(e.0), None)
+                }
             };
-            let (err, retry_after) = failure;
-            if attempt >= self.max_attempts {
-                let (kind, reason) = match &err {
-                    SendError::Network(_) => ("network".to_owned(), DropReason::NetworkError),
-                    SendError::Status { status, .. } => (format!("status {status}"), DropReason::SendError),
-                    _ => ("other".to_owned(), DropReason::SendError),
-                };
-                self.failures.log(&kind, &err);
-                self.count_failed(&envelope, reason);
-                return Err(err);
+            if attempt >= self.max_attempts
+                || !self.pause_before_retry(backoff(attempt, retry_after))
+            {
+                return self.give_up(err);
             }
             self.stats.record_retry();
-            std::thread::sleep(backoff(attempt, retry_after));
+            debug_log!(
+                self.debug,
+                "retrying (attempt {} of {})",
+                attempt + 1,
+                self.max_attempts
+            );
         }
+    }
+
+    fn give_up(&self, err: SendError) -> Delivery {
+        match err {
+            SendError::Network(_) => {
+                let off = lock(&self.health).no_answer(Instant::now());
+                self.failures.log("network", &err);
+                debug_log!(self.debug, "giving up; not trying again for {off:?}");
+                Delivery::NoAnswer(err)
+            }
+            SendError::Status { status, .. } => {
+                self.failures.log(&format!("status {status}"), &err);
+                Delivery::Rejected(err, DropReason::SendError)
+            }
+            other => Delivery::Rejected(other, DropReason::SendError),
+        }
+    }
+
+    /// Sleeps before a retry; false (at once) when shutdown gave up waiting.
+    fn pause_before_retry(&self, wait: Duration) -> bool {
+        let (m, cv) = &self.pause;
+        let guard = lock(m);
+        let _unused = cv
+            .wait_timeout_while(guard, wait, |()| !self.closing.load(Ordering::Relaxed))
+            .unwrap_or_else(PoisonError::into_inner);
+        !self.closing.load(Ordering::Relaxed)
     }
 }
 
-fn gzip(data: &[u8]) -> Option<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 3), flate2::Compression::fast());
-    enc.write_all(data).ok()?;
-    enc.finish().ok()
-}
+impl Transport for HttpTransport {
+    fn send(&self, mut envelope: Envelope) -> Result<Sent, SendError> {
+        if let Some(s) = &self.spotlight {
+            s.copy(&envelope);
+        }
+        if let Some(retry_after) = self.drop_limited(&mut envelope) {
+            if envelope.items().is_empty() {
+                return Err(SendError::RateLimited { retry_after });
+            }
+        }
+        if envelope.items().is_empty() {
+            return Err(SendError::RateLimited { retry_after: 0 });
+        }
+        // Write-ahead: on disk before the first byte goes out, deleted once the server answered.
+        let claim = self.cache.as_ref().and_then(|c| c.write(&envelope, true));
+        self.settle(envelope, claim)
+    }
 
-/// The `id` of a `{"id": "..."}` answer.
-fn server_id(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.get("id")?.as_str().map(str::to_owned)
-}
+    fn can_store(&self) -> bool {
+        self.cache.is_some()
+    }
 
-/// The `detail` of a `{"detail": "..."}` error answer, or a short plain-text body.
-fn body_detail(body: &[u8]) -> Option<String> {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(d) = v.get("detail").and_then(|d| d.as_str()) {
-            return Some(d.to_owned());
+    fn store(&self, mut envelope: Envelope) -> Result<(), Envelope> {
+        let Some(cache) = &self.cache else {
+            return Err(envelope);
+        };
+        if let Some(s) = &self.spotlight {
+            s.copy(&envelope);
+        }
+        self.drop_limited(&mut envelope);
+        if envelope.items().is_empty() {
+            return Ok(());
+        }
+        match cache.write(&envelope, false) {
+            Some(_) => Ok(()),
+            None => Err(envelope),
         }
     }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    (!text.is_empty() && text.len() <= 200).then(|| text.to_owned())
+
+    fn needs_upkeep(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    fn upkeep(&self) -> Duration {
+        if self.closing.load(Ordering::Relaxed) {
+            return upkeep::MAX_UPKEEP_WAIT;
+        }
+        self.run_upkeep()
+    }
+
+    fn flush(&self) {
+        self.send_report(true);
+    }
+
+    fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        let (m, cv) = &self.pause;
+        let _guard = lock(m);
+        cv.notify_all();
+    }
 }
+
+mod upkeep;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+mod tests;

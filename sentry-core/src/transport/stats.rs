@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
 
 /// Why an event (or other item) was not delivered, as client reports name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,7 +48,7 @@ impl DropReason {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TransportStats {
-    /// Envelopes the server accepted.
+    /// Envelopes the server accepted (client reports sent on their own not included).
     pub sent: u64,
     /// Extra attempts made after network errors and 5xx answers.
     pub retried: u64,
@@ -57,17 +56,94 @@ pub struct TransportStats {
     pub dropped: BTreeMap<(DropReason, String), u64>,
     /// Events waiting in the background queue now.
     pub queue_depth: u64,
+    /// Envelopes in the offline cache now, waiting to be (re)sent.
+    pub cached: u64,
 }
 
 impl TransportStats {
     /// Items dropped for `reason`, all categories together.
     pub fn dropped_for(&self, reason: DropReason) -> u64 {
-        self.dropped.iter().filter(|((r, _), _)| *r == reason).map(|(_, n)| n).sum()
+        self.dropped
+            .iter()
+            .filter(|((r, _), _)| *r == reason)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Every dropped item, whatever the reason.
     pub fn dropped_total(&self) -> u64 {
         self.dropped.values().sum()
+    }
+}
+
+/// The categories counted; any other counts as `default`.
+const CATEGORIES: [&str; 8] = [
+    "error",
+    "transaction",
+    "attachment",
+    "session",
+    "monitor",
+    "feedback",
+    "internal",
+    "default",
+];
+/// Every reason, in the order of their counters.
+const REASONS: [DropReason; 9] = [
+    DropReason::QueueOverflow,
+    DropReason::CacheOverflow,
+    DropReason::RatelimitBackoff,
+    DropReason::NetworkError,
+    DropReason::SampleRate,
+    DropReason::BeforeSend,
+    DropReason::EventProcessor,
+    DropReason::SendError,
+    DropReason::InternalSdkError,
+];
+const SLOTS: usize = REASONS.len() * CATEGORIES.len();
+
+/// One counter per (reason, category): counting a drop takes no lock, so the 16 threads of a
+/// capture storm overflowing the queue do not queue up on a mutex.
+#[derive(Debug)]
+struct Tally([AtomicU64; SLOTS]);
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl Tally {
+    fn slot(reason: DropReason, category: &str) -> usize {
+        let r = REASONS.iter().position(|x| *x == reason).unwrap_or(0);
+        let c = CATEGORIES
+            .iter()
+            .position(|x| *x == category)
+            .unwrap_or(CATEGORIES.len() - 1);
+        r * CATEGORIES.len() + c
+    }
+
+    fn add(&self, reason: DropReason, category: &str, n: u64) {
+        self.0[Self::slot(reason, category)].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The non-zero counters, read (`take`: and reset) one by one.
+    fn read(&self, take: bool) -> Vec<(DropReason, &'static str, u64)> {
+        let mut out = Vec::new();
+        for (i, counter) in self.0.iter().enumerate() {
+            let n = if take {
+                counter.swap(0, Ordering::Relaxed)
+            } else {
+                counter.load(Ordering::Relaxed)
+            };
+            if n > 0 {
+                out.push((
+                    REASONS[i / CATEGORIES.len()],
+                    CATEGORIES[i % CATEGORIES.len()],
+                    n,
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -77,9 +153,10 @@ pub(crate) struct Stats {
     sent: AtomicU64,
     retried: AtomicU64,
     pub(crate) queue_depth: AtomicU64,
-    totals: Mutex<BTreeMap<(DropReason, &'static str), u64>>,
+    pub(crate) cached: AtomicU64,
+    totals: Tally,
     /// Drops not yet reported to the server in a client report.
-    unreported: Mutex<BTreeMap<(DropReason, &'static str), u64>>,
+    unreported: Tally,
 }
 
 impl Stats {
@@ -93,32 +170,48 @@ impl Stats {
 
     /// Counts `quantity` dropped items of `category` for `reason`.
     pub(crate) fn record_drop(&self, reason: DropReason, category: &'static str, quantity: u64) {
-        for map in [&self.totals, &self.unreported] {
-            *map.lock().unwrap_or_else(PoisonError::into_inner).entry((reason, category)).or_default() += quantity;
-        }
+        self.totals.add(reason, category, quantity);
+        self.unreported.add(reason, category, quantity);
     }
 
     pub(crate) fn snapshot(&self) -> TransportStats {
-        let totals = self.totals.lock().unwrap_or_else(PoisonError::into_inner);
         TransportStats {
             sent: self.sent.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
-            dropped: totals.iter().map(|((r, c), n)| ((*r, (*c).to_owned()), *n)).collect(),
+            dropped: self
+                .totals
+                .read(false)
+                .into_iter()
+                .map(|(r, c, n)| ((r, c.to_owned()), n))
+                .collect(),
             queue_depth: self.queue_depth.load(Ordering::Relaxed),
+            cached: self.cached.load(Ordering::Relaxed),
         }
+    }
+
+    /// True when there are drops not yet reported.
+    pub(crate) fn has_unreported(&self) -> bool {
+        self.unreported
+            .0
+            .iter()
+            .any(|c| c.load(Ordering::Relaxed) > 0)
     }
 
     /// Takes the drops not yet reported, as a client report payload; `None` when there are none.
     pub(crate) fn take_client_report(&self) -> Option<serde_json::Value> {
-        let taken = std::mem::take(&mut *self.unreported.lock().unwrap_or_else(PoisonError::into_inner));
+        let taken = self.unreported.read(true);
         if taken.is_empty() {
             return None;
         }
         let discarded: Vec<_> = taken
             .iter()
-            .map(|((r, c), n)| serde_json::json!({"reason": r.as_str(), "category": c, "quantity": n}))
+            .map(
+                |(r, c, n)| serde_json::json!({"reason": r.as_str(), "category": c, "quantity": n}),
+            )
             .collect();
-        Some(serde_json::json!({"timestamp": crate::event::now_epoch(), "discarded_events": discarded}))
+        Some(
+            serde_json::json!({"timestamp": crate::event::now_epoch(), "discarded_events": discarded}),
+        )
     }
 
     /// Puts back counts of a client report that could not be sent.
@@ -126,40 +219,38 @@ impl Stats {
         let Some(items) = report.get("discarded_events").and_then(|v| v.as_array()) else {
             return;
         };
-        let mut map = self.unreported.lock().unwrap_or_else(PoisonError::into_inner);
         for item in items {
-            let reason = item.get("reason").and_then(|v| v.as_str()).and_then(reason_from_str);
-            let category = item.get("category").and_then(|v| v.as_str()).map(static_category);
+            let reason = item
+                .get("reason")
+                .and_then(|v| v.as_str())
+                .and_then(reason_from_str);
+            let category = item
+                .get("category")
+                .and_then(|v| v.as_str())
+                .map(static_category);
             let quantity = item.get("quantity").and_then(|v| v.as_u64());
             if let (Some(r), Some(c), Some(q)) = (reason, category, quantity) {
-                *map.entry((r, c)).or_default() += q;
+                self.unreported.add(r, c, q);
             }
         }
     }
 }
 
 fn reason_from_str(s: &str) -> Option<DropReason> {
-    use DropReason::*;
-    [QueueOverflow, CacheOverflow, RatelimitBackoff, NetworkError, SampleRate, BeforeSend, EventProcessor, SendError, InternalSdkError]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+    REASONS.into_iter().find(|r| r.as_str() == s)
 }
 
 /// Maps a category name back to the static string the counters use.
 pub(crate) fn static_category(s: &str) -> &'static str {
-    match s {
-        "error" => "error",
-        "transaction" => "transaction",
-        "attachment" => "attachment",
-        "session" => "session",
-        "monitor" => "monitor",
-        "feedback" => "feedback",
-        "internal" => "internal",
-        _ => "default",
-    }
+    CATEGORIES
+        .iter()
+        .find(|c| **c == s)
+        .copied()
+        .unwrap_or("default")
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 mod tests {
     use super::*;
 
@@ -172,7 +263,9 @@ mod tests {
         let report = s.take_client_report().unwrap();
         let items = report["discarded_events"].as_array().unwrap();
         assert_eq!(items.len(), 2);
-        assert!(items.iter().any(|i| i["reason"] == "queue_overflow" && i["quantity"] == 5));
+        assert!(items
+            .iter()
+            .any(|i| i["reason"] == "queue_overflow" && i["quantity"] == 5));
         assert!(s.take_client_report().is_none());
         s.restore_client_report(&report);
         assert!(s.take_client_report().is_some());

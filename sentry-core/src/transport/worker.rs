@@ -1,142 +1,332 @@
-//! The background worker: one thread, a bounded queue, and flush that waits at most its timeout.
+//! The background worker: one thread, a bounded queue, the transport's upkeep between jobs, and
+//! flush and shutdown that wait at most their timeout.
+//!
+//! The queue is a `Mutex<VecDeque>` rather than a channel: dropping the *oldest* job
+//! ([`QueueOverflowPolicy::DropOldest`]) and counting the jobs left over when shutdown gives up
+//! both need to reach into it. Waiting for work is a `Condvar` wait with a timeout (the
+//! `recv_timeout` of a channel) so the upkeep runs when the queue is idle.
 
-use super::stats::Stats;
+use super::stats::{DropReason, Stats};
+use super::{debug_log, Transport};
+use crate::options::QueueOverflowPolicy;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Default)]
-struct Progress {
-    /// (jobs accepted, jobs finished)
-    counts: Mutex<(u64, u64)>,
-    changed: Condvar,
+/// The category jobs are counted under when the worker drops them: jobs are events.
+const JOB_CATEGORY: &str = "error";
+
+enum Task<J> {
+    Job(J),
+    /// A flush marker: everything queued before it has run when the worker reaches it.
+    Flush(u64),
 }
 
-/// A thread that runs jobs from a bounded queue. When the queue is full, `submit` hands the job
-/// back at once: the caller never waits.
-#[derive(Debug)]
+struct State<J> {
+    queue: VecDeque<Task<J>>,
+    /// Jobs in `queue` (markers not included).
+    jobs: usize,
+    /// The id of the last flush marker queued, and of the last one the worker reached.
+    flush_queued: u64,
+    flush_done: u64,
+    closed: bool,
+    exited: bool,
+}
+
+struct Shared<J> {
+    state: Mutex<State<J>>,
+    /// Signalled when a task is queued or the worker is closed.
+    work: Condvar,
+    /// Signalled when a flush marker is reached or the thread exits.
+    progress: Condvar,
+}
+
+impl<J> Shared<J> {
+    fn lock(&self) -> MutexGuard<'_, State<J>> {
+        // The state is plain data; a panic while it was locked leaves it usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A thread that runs jobs from a bounded queue. When the queue is full, `submit` hands a job
+/// back at once (the new one or the oldest, per the policy): the caller never waits.
 pub(crate) struct Worker<J: Send + 'static> {
-    tx: Mutex<Option<SyncSender<J>>>,
+    shared: Arc<Shared<J>>,
     handle: Mutex<Option<JoinHandle<()>>>,
-    progress: Arc<Progress>,
+    capacity: usize,
+    policy: QueueOverflowPolicy,
+    transport: Arc<dyn Transport>,
     stats: Arc<Stats>,
+    debug: bool,
+}
+
+impl<J: Send + 'static> std::fmt::Debug for Worker<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("capacity", &self.capacity)
+            .field("policy", &self.policy)
+            .field("queued", &self.shared.lock().jobs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the worker is set up.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkerConfig {
+    pub(crate) capacity: usize,
+    pub(crate) policy: QueueOverflowPolicy,
+    pub(crate) debug: bool,
 }
 
 impl<J: Send + 'static> Worker<J> {
-    /// Starts the thread. `run` is called for each job, in order.
+    /// Starts the thread. `run` is called for each job, in order; between jobs, and whenever
+    /// the queue is idle for the time it asks, the transport's upkeep runs.
     pub(crate) fn spawn(
         name: &str,
-        capacity: usize,
+        config: WorkerConfig,
+        transport: Arc<dyn Transport>,
         stats: Arc<Stats>,
-        mut run: impl FnMut(J) + Send + 'static,
+        run: impl FnMut(J) + Send + 'static,
     ) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::sync_channel::<J>(capacity);
-        let progress = Arc::new(Progress::default());
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                jobs: 0,
+                flush_queued: 0,
+                flush_done: 0,
+                closed: false,
+                exited: false,
+            }),
+            work: Condvar::new(),
+            progress: Condvar::new(),
+        });
         let handle = std::thread::Builder::new().name(name.to_owned()).spawn({
-            let progress = progress.clone();
+            let shared = shared.clone();
+            let transport = transport.clone();
             let stats = stats.clone();
-            move || {
-                for job in rx {
-                    stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                    // A panic in a job must not kill the worker (and silently stop delivery).
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)));
-                    let mut c = progress.counts.lock().unwrap_or_else(PoisonError::into_inner);
-                    c.1 += 1;
-                    progress.changed.notify_all();
-                }
-            }
+            move || run_loop(&shared, &*transport, &stats, run)
         })?;
-        Ok(Worker { tx: Mutex::new(Some(tx)), handle: Mutex::new(Some(handle)), progress, stats })
+        Ok(Worker {
+            shared,
+            handle: Mutex::new(Some(handle)),
+            capacity: config.capacity.max(1),
+            policy: config.policy,
+            transport,
+            stats,
+            debug: config.debug,
+        })
     }
 
-    /// Queues a job, or returns it when the queue is full or the worker has stopped.
+    /// Queues a job. When the queue is full, hands back the job that does not fit: the new one
+    /// ([`DropNewest`](QueueOverflowPolicy::DropNewest)) or the oldest queued one
+    /// ([`DropOldest`](QueueOverflowPolicy::DropOldest)). After shutdown, hands back the new one.
     pub(crate) fn submit(&self, job: J) -> Result<(), J> {
-        let tx = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(tx) = tx.as_ref() else { return Err(job) };
-        // Count first so a flush that races with this submit waits for the job.
-        self.progress.counts.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
-        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
-        match tx.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
-                self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                let mut c = self.progress.counts.lock().unwrap_or_else(PoisonError::into_inner);
-                c.0 -= 1;
-                self.progress.changed.notify_all();
-                Err(job)
+        let mut st = self.shared.lock();
+        if st.closed {
+            return Err(job);
+        }
+        let mut evicted = None;
+        if st.jobs >= self.capacity {
+            match self.policy {
+                QueueOverflowPolicy::DropOldest => {
+                    // Markers stay: a flush waiting on one must still be answered.
+                    if let Some(i) = st.queue.iter().position(|t| matches!(t, Task::Job(_))) {
+                        if let Some(Task::Job(old)) = st.queue.remove(i) {
+                            st.jobs -= 1;
+                            self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                            evicted = Some(old);
+                        }
+                    }
+                }
+                _ => return Err(job),
             }
         }
+        st.queue.push_back(Task::Job(job));
+        st.jobs += 1;
+        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+        drop(st);
+        self.shared.work.notify_one();
+        evicted.map_or(Ok(()), Err)
     }
 
-    /// Waits until every job queued before the call has run, at most `timeout`.
-    /// Returns true when they all ran.
+    /// Waits until every job queued before the call has run (and the pending client report has
+    /// gone out), at most `timeout`. Returns true when they all ran.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut c = self.progress.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let target = c.0;
-        while c.1 < target {
+        self.flush_until(Instant::now() + timeout)
+    }
+
+    fn flush_until(&self, deadline: Instant) -> bool {
+        let mut st = self.shared.lock();
+        if st.exited {
+            return st.jobs == 0;
+        }
+        let id = match st.queue.back() {
+            // A marker is already last: waiting for it covers this call too.
+            Some(Task::Flush(id)) => *id,
+            _ => {
+                st.flush_queued += 1;
+                let id = st.flush_queued;
+                st.queue.push_back(Task::Flush(id));
+                self.shared.work.notify_one();
+                id
+            }
+        };
+        while st.flush_done < id && !st.exited {
             let now = Instant::now();
             if now >= deadline {
                 return false;
             }
-            c = self.progress.changed.wait_timeout(c, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+            st = self
+                .shared
+                .progress
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
-        true
+        st.flush_done >= id
     }
 
-    /// Stops taking jobs, lets the queue drain for at most `timeout`, and joins the thread only if
-    /// it finished by then (a stuck send never hangs shutdown). Returns true when drained.
+    /// Stops taking jobs and lets the queue drain for at most `timeout`. When that is not
+    /// enough, the transport stops retrying and the jobs still queued are dropped and counted
+    /// (`network_error`: they could not be delivered in time). The thread is joined only if it
+    /// finished by the deadline, so a stuck send never hangs shutdown. Returns true when drained.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
-        let drained = self.flush(timeout);
-        self.tx.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if drained {
-            if let Some(h) = self.handle.lock().unwrap_or_else(PoisonError::into_inner).take() {
-                // The queue is empty and the sender gone: the thread is ending now.
-                let _ = h.join();
+        let deadline = Instant::now() + timeout;
+        let drained = self.flush_until(deadline);
+        let leftover: Vec<J> = {
+            let mut st = self.shared.lock();
+            st.closed = true;
+            let jobs = std::mem::take(&mut st.queue)
+                .into_iter()
+                .filter_map(|t| match t {
+                    Task::Job(j) => Some(j),
+                    Task::Flush(_) => None,
+                })
+                .collect();
+            st.jobs = 0;
+            jobs
+        };
+        self.shared.work.notify_all();
+        if !leftover.is_empty() {
+            let n = leftover.len() as u64;
+            self.stats.queue_depth.fetch_sub(n, Ordering::Relaxed);
+            self.stats
+                .record_drop(DropReason::NetworkError, JOB_CATEGORY, n);
+            debug_log!(self.debug, "shutdown timed out: {n} queued events dropped");
+        }
+        if !drained {
+            self.transport.close();
+        }
+        let mut st = self.shared.lock();
+        while !st.exited {
+            let now = Instant::now();
+            if now >= deadline {
+                debug_log!(
+                    self.debug,
+                    "shutdown: the worker is still busy; not waiting for it"
+                );
+                return false;
             }
+            st = self
+                .shared
+                .progress
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        drop(st);
+        if let Some(h) = self
+            .handle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            // The thread has left its loop: this join returns at once.
+            let _ = h.join();
         }
         drained
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::mpsc::channel;
+/// What the worker does next.
+enum Next<J> {
+    Task(Task<J>),
+    Upkeep,
+    Exit,
+}
 
-    #[test]
-    fn full_queue_hands_the_job_back() {
-        let (gate_tx, gate_rx) = channel::<()>();
-        let gate = Mutex::new(gate_rx);
-        let w = Worker::spawn("t", 2, Arc::default(), move |_: u32| {
-            let _ = gate.lock().unwrap().recv();
-        })
-        .unwrap();
-        // One job is taken by the thread (blocked), two fill the queue.
-        let mut rejected = 0;
-        for i in 0..10 {
-            if w.submit(i).is_err() {
-                rejected += 1;
-            }
+fn run_loop<J>(
+    shared: &Shared<J>,
+    transport: &dyn Transport,
+    stats: &Stats,
+    mut run: impl FnMut(J),
+) {
+    /// Marks the worker exited however the loop ends.
+    struct Exited<'a, J>(&'a Shared<J>);
+    impl<J> Drop for Exited<'_, J> {
+        fn drop(&mut self) {
+            self.0.lock().exited = true;
+            self.0.progress.notify_all();
         }
-        assert!(rejected >= 7, "rejected {rejected}");
-        assert!(!w.flush(Duration::from_millis(50)));
-        for _ in 0..10 {
-            let _ = gate_tx.send(());
-        }
-        assert!(w.flush(Duration::from_secs(5)));
-        assert!(w.shutdown(Duration::from_secs(1)));
-        assert!(w.submit(99).is_err());
     }
-
-    #[test]
-    fn shutdown_does_not_hang_on_a_stuck_job() {
-        let w = Worker::spawn("t", 4, Arc::default(), |_: ()| std::thread::sleep(Duration::from_secs(3))).unwrap();
-        w.submit(()).unwrap();
-        let start = Instant::now();
-        assert!(!w.shutdown(Duration::from_millis(100)));
-        assert!(start.elapsed() < Duration::from_secs(2));
+    let _exited = Exited(shared);
+    // Upkeep right away: envelopes cached by an earlier run start going out.
+    let mut next_upkeep = Instant::now();
+    loop {
+        match next_step(shared, next_upkeep) {
+            Next::Exit => return,
+            Next::Task(Task::Job(job)) => {
+                stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                // A panic in a job must not kill the worker (and silently stop delivery).
+                if catch_unwind(AssertUnwindSafe(|| run(job))).is_err() {
+                    stats.record_drop(DropReason::InternalSdkError, JOB_CATEGORY, 1);
+                    log::error!(target: "sentry_core", "the Sentry worker panicked while sending an event; it was dropped");
+                }
+            }
+            Next::Task(Task::Flush(id)) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| transport.flush()));
+                let mut st = shared.lock();
+                st.flush_done = st.flush_done.max(id);
+                shared.progress.notify_all();
+            }
+            Next::Upkeep => {}
+        }
+        if Instant::now() >= next_upkeep {
+            let wait = catch_unwind(AssertUnwindSafe(|| transport.upkeep()))
+                .unwrap_or(Duration::from_secs(1));
+            next_upkeep = Instant::now() + wait;
+        }
     }
 }
+
+/// Takes the next task, or waits for one until the upkeep is due.
+fn next_step<J>(shared: &Shared<J>, next_upkeep: Instant) -> Next<J> {
+    let mut st = shared.lock();
+    loop {
+        if let Some(task) = st.queue.pop_front() {
+            if matches!(task, Task::Job(_)) {
+                st.jobs -= 1;
+            }
+            return Next::Task(task);
+        }
+        if st.closed {
+            return Next::Exit;
+        }
+        let now = Instant::now();
+        if now >= next_upkeep {
+            return Next::Upkeep;
+        }
+        st = shared
+            .work
+            .wait_timeout(st, next_upkeep - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+mod tests;

@@ -1,0 +1,199 @@
+use super::*;
+use crate::envelope::Envelope;
+use crate::error::SendError;
+use crate::transport::Sent;
+use std::sync::atomic::AtomicUsize;
+use std::sync::mpsc::{channel, Receiver};
+
+/// A transport that only counts its upkeep, flush and close calls.
+#[derive(Debug, Default)]
+struct Upkeep {
+    upkeeps: AtomicUsize,
+    flushes: AtomicUsize,
+    closes: AtomicUsize,
+}
+
+impl Transport for Upkeep {
+    fn send(&self, _: Envelope) -> Result<Sent, SendError> {
+        Ok(Sent { server_id: None })
+    }
+    fn upkeep(&self) -> Duration {
+        self.upkeeps.fetch_add(1, Ordering::SeqCst);
+        Duration::from_millis(20)
+    }
+    fn flush(&self) {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+    }
+    fn close(&self) {
+        self.closes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
+    WorkerConfig {
+        capacity,
+        policy,
+        debug: false,
+    }
+}
+
+/// A worker whose jobs each wait for a message on the returned gate; jobs run go to `done`.
+fn gated(
+    capacity: usize,
+    policy: QueueOverflowPolicy,
+) -> (
+    Worker<u32>,
+    std::sync::mpsc::Sender<()>,
+    Receiver<u32>,
+    Arc<Stats>,
+) {
+    let (gate_tx, gate_rx) = channel::<()>();
+    let (done_tx, done_rx) = channel::<u32>();
+    let gate = Mutex::new(gate_rx);
+    let stats = Arc::new(Stats::default());
+    let w = Worker::spawn(
+        "t",
+        config(capacity, policy),
+        Arc::new(Upkeep::default()),
+        stats.clone(),
+        move |j: u32| {
+            let _ = gate.lock().unwrap().recv();
+            let _ = done_tx.send(j);
+        },
+    )
+    .unwrap();
+    (w, gate_tx, done_rx, stats)
+}
+
+#[test]
+fn full_queue_hands_the_new_job_back() {
+    let (w, gate, done, stats) = gated(2, QueueOverflowPolicy::DropNewest);
+    w.submit(0).unwrap();
+    // Let the thread take job 0 and block on it.
+    std::thread::sleep(Duration::from_millis(50));
+    let rejected: Vec<u32> = (1..10).filter_map(|i| w.submit(i).err()).collect();
+    assert_eq!(rejected, (3..10).collect::<Vec<_>>());
+    assert_eq!(stats.snapshot().queue_depth, 2);
+    assert!(!w.flush(Duration::from_millis(50)));
+    for _ in 0..3 {
+        gate.send(()).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(5)));
+    assert_eq!(done.try_iter().collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_eq!(stats.snapshot().queue_depth, 0);
+    assert!(w.shutdown(Duration::from_secs(1)));
+    assert_eq!(w.submit(99), Err(99));
+}
+
+#[test]
+fn drop_oldest_hands_the_oldest_queued_job_back() {
+    let (w, gate, done, _) = gated(2, QueueOverflowPolicy::DropOldest);
+    w.submit(0).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    w.submit(1).unwrap();
+    w.submit(2).unwrap();
+    assert_eq!(w.submit(3), Err(1));
+    assert_eq!(w.submit(4), Err(2));
+    for _ in 0..3 {
+        gate.send(()).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(5)));
+    assert_eq!(done.try_iter().collect::<Vec<_>>(), vec![0, 3, 4]);
+}
+
+#[test]
+fn flush_runs_the_transport_flush_after_the_queued_jobs() {
+    let t = Arc::new(Upkeep::default());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let w = Worker::spawn(
+        "t",
+        config(10, QueueOverflowPolicy::DropNewest),
+        t.clone(),
+        Arc::default(),
+        {
+            let ran = ran.clone();
+            move |_: u32| {
+                std::thread::sleep(Duration::from_millis(20));
+                ran.fetch_add(1, Ordering::SeqCst);
+            }
+        },
+    )
+    .unwrap();
+    for i in 0..5 {
+        w.submit(i).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(5)));
+    assert_eq!(ran.load(Ordering::SeqCst), 5);
+    assert_eq!(t.flushes.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn upkeep_runs_while_the_queue_is_idle() {
+    let t = Arc::new(Upkeep::default());
+    let w = Worker::spawn(
+        "t",
+        config(10, QueueOverflowPolicy::DropNewest),
+        t.clone(),
+        Arc::default(),
+        |_: u32| {},
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let n = t.upkeeps.load(Ordering::SeqCst);
+    assert!(n >= 3, "upkeep ran {n} times in 200 ms at a 20 ms interval");
+    assert!(w.shutdown(Duration::from_secs(1)));
+}
+
+#[test]
+fn shutdown_does_not_hang_on_a_stuck_job_and_counts_what_was_left() {
+    let t = Arc::new(Upkeep::default());
+    let stats = Arc::new(Stats::default());
+    let w = Worker::spawn(
+        "t",
+        config(10, QueueOverflowPolicy::DropNewest),
+        t.clone(),
+        stats.clone(),
+        |_: u32| std::thread::sleep(Duration::from_secs(3)),
+    )
+    .unwrap();
+    for i in 0..4 {
+        w.submit(i).unwrap();
+    }
+    let start = Instant::now();
+    assert!(!w.shutdown(Duration::from_millis(200)));
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(t.closes.load(Ordering::SeqCst), 1);
+    let s = stats.snapshot();
+    // Job 0 is still running; 1, 2 and 3 were dropped.
+    assert_eq!(s.dropped_for(DropReason::NetworkError), 3);
+    assert_eq!(s.queue_depth, 0);
+}
+
+#[test]
+fn a_panicking_job_is_counted_and_the_worker_goes_on() {
+    let stats = Arc::new(Stats::default());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let w = Worker::spawn(
+        "t",
+        config(10, QueueOverflowPolicy::DropNewest),
+        Arc::new(Upkeep::default()),
+        stats.clone(),
+        {
+            let ran = ran.clone();
+            move |j: u32| {
+                assert!(j != 1, "job 1 panics");
+                ran.fetch_add(1, Ordering::SeqCst);
+            }
+        },
+    )
+    .unwrap();
+    for i in 0..3 {
+        w.submit(i).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(5)));
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        stats.snapshot().dropped_for(DropReason::InternalSdkError),
+        1
+    );
+}

@@ -1,0 +1,208 @@
+//! The offline cache (`cache_dir`): envelopes on disk survive an outage and a SIGKILL, are
+//! delivered exactly once by the next run, and the cache stays within its caps.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+
+use sentry_core::testing::{with_client, MockResponse, MockServer};
+use sentry_core::{capture_message, CaptureOutcome, ClientOptions, DropReason, Envelope, Level};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_transport_child");
+
+fn closed_port_dsn() -> String {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://public@127.0.0.1:{port}/1")
+}
+
+/// The envelope files in the cache directory (temporary files left out).
+fn cached_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "envelope"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Event id → how many times the server received it with a 2xx (every answer is 200 here).
+fn received(server: &MockServer) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in server.requests() {
+        if let (Some(id), Some(_)) = (r.event_id(), r.event()) {
+            *out.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn events_written_before_a_sigkill_are_delivered_exactly_once_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().to_str().unwrap();
+
+    // Run 1: the server is down; killed with SIGKILL halfway through 1,000 captures.
+    let mut child = Command::new(CHILD)
+        .args(["offline-write", &closed_port_dsn(), cache, "1000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut captured = 0;
+    for line in stdout.lines() {
+        if line.unwrap().starts_with("captured ") {
+            captured += 1;
+        }
+        if captured == 500 {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL on Unix.
+    child.wait().unwrap();
+    assert_eq!(captured, 500);
+
+    // What run 1 wrote: complete envelopes, none with `sent_at`.
+    let mut written = BTreeSet::new();
+    for path in cached_files(dir.path()) {
+        let env = Envelope::parse(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(
+            env.headers().get("sent_at").is_none(),
+            "{path:?} has sent_at"
+        );
+        assert!(env.event().is_some());
+        written.insert(env.headers()["event_id"].as_str().unwrap().to_owned());
+    }
+    assert!(
+        written.len() >= 250,
+        "only {} of 500 captured events were written",
+        written.len()
+    );
+    // A file that is not an envelope (a power cut, a disk error) sorts first: skipped, counted.
+    std::fs::write(
+        dir.path()
+            .join("00000000000000000001-1-000000-error.envelope"),
+        b"garbage",
+    )
+    .unwrap();
+
+    // Run 2: the server is up; the cache drains.
+    let server = MockServer::start();
+    let out = Command::new(CHILD)
+        .args(["offline-drain", &server.dsn(), cache, "120"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let r: Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("RESULT "))
+            .unwrap(),
+    )
+    .unwrap();
+    eprintln!("drain: {r}");
+    // At start the cache held every written envelope and the corrupt file (which the worker
+    // may already have discarded when the counter was read).
+    let initial = r["initial_cached"].as_u64().unwrap() as usize;
+    assert!(
+        (written.len()..=written.len() + 1).contains(&initial),
+        "{initial}"
+    );
+    assert_eq!(r["stats"]["cached"], 0);
+    assert_eq!(r["stats"]["sent"].as_u64().unwrap() as usize, written.len());
+    assert_eq!(
+        r["stats"]["dropped"]["internal_sdk_error/error"], 1,
+        "the corrupt file"
+    );
+
+    let got = received(&server);
+    assert_eq!(
+        got.keys().cloned().collect::<BTreeSet<_>>(),
+        written,
+        "every written event arrived"
+    );
+    assert!(got.values().all(|n| *n == 1), "each exactly once");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "the cache ends empty"
+    );
+}
+
+#[test]
+fn a_burst_beyond_the_queue_spills_to_disk_and_is_all_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start();
+    server.set_default(MockResponse::ok().delay(Duration::from_millis(20)));
+    let opts = ClientOptions::new()
+        .dsn(server.dsn())
+        .use_env(false)
+        .queue_capacity(5)
+        .cache_dir(dir.path());
+    let (ids, stats) = with_client(opts, || {
+        let ids: Vec<String> = (0..100)
+            .map(|i| {
+                let o = capture_message(format!("burst {i}"), Level::Error);
+                assert!(matches!(o, CaptureOutcome::Queued { .. }), "{o:?}");
+                o.event_id().unwrap().simple().to_string()
+            })
+            .collect();
+        let start = Instant::now();
+        while sentry_core::stats().sent < 100 && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (ids, sentry_core::stats())
+    });
+    assert_eq!(
+        (stats.sent, stats.cached, stats.dropped_total()),
+        (100, 0, 0),
+        "{stats:?}"
+    );
+    let got = received(&server);
+    assert_eq!(
+        got.keys().cloned().collect::<BTreeSet<_>>(),
+        ids.into_iter().collect()
+    );
+    assert!(got.values().all(|n| *n == 1));
+    assert!(cached_files(dir.path()).is_empty());
+}
+
+#[test]
+fn the_cache_keeps_its_cap_and_counts_what_it_evicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ClientOptions::new()
+        .dsn(closed_port_dsn())
+        .use_env(false)
+        .send_max_attempts(1)
+        .cache_dir(dir.path())
+        .cache_max_envelopes(10);
+    let stats = with_client(opts, || {
+        for i in 0..30 {
+            capture_message(format!("outage {i}"), Level::Error);
+        }
+        assert!(sentry_core::flush(Duration::from_secs(10)));
+        sentry_core::stats()
+    });
+    assert_eq!(stats.cached, 10);
+    assert_eq!(stats.dropped_for(DropReason::CacheOverflow), 20);
+    assert_eq!(
+        stats.dropped_total(),
+        20,
+        "nothing else dropped: kept for later"
+    );
+    assert_eq!(cached_files(dir.path()).len(), 10);
+}

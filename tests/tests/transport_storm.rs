@@ -1,0 +1,94 @@
+//! A capture storm against a server that never answers: 1,000,000 captures from 16 threads.
+//!
+//! It runs in a child process (`transport_child storm`) so that its peak memory (`VmHWM`) is its
+//! own, not that of the other tests in this binary or of the mock server. Capture calls never
+//! blocking is shown by the storm finishing at all: with a server that never answers, a
+//! capture that waited on the network would never let a million calls through.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+
+use sentry_core::testing::{MockResponse, MockServer};
+use serde_json::Value;
+use std::process::Command;
+use std::time::Instant;
+
+/// Peak resident memory the storm child may reach, in KiB: the test binary's own baseline
+/// (about 9 MiB) plus a queue of 1,000 events (about 1 MiB) and headroom for the 16 threads.
+const STORM_PEAK_KIB: u64 = 32 * 1024;
+/// What one queued message event may cost in resident memory.
+const BYTES_PER_QUEUED_EVENT: u64 = 2 * 1024;
+
+fn run_child(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_transport_child"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child {args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap();
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+fn a_million_captures_against_a_silent_server_never_block_never_bloat_and_are_all_counted() {
+    let server = MockServer::start();
+    server.set_default(MockResponse::never_answer());
+    let start = Instant::now();
+    let r = run_child(&["storm", &server.dsn(), "16", "62500", "1000"]);
+    eprintln!("storm: {r} (whole test {:?})", start.elapsed());
+
+    let captured = r["captured"].as_u64().unwrap();
+    assert_eq!(captured, 1_000_000);
+    // Every call returned, with the event either queued or refused by the full queue.
+    assert_eq!(
+        r["queued"].as_u64().unwrap() + r["queue_full"].as_u64().unwrap(),
+        captured
+    );
+    assert_eq!(r["other"], 0);
+    assert_eq!(
+        r["flushed"], true,
+        "the queue drains once the server is known to be down"
+    );
+
+    let stats = &r["stats"];
+    assert_eq!(stats["queue_depth"], 0);
+    assert_eq!(stats["sent"], 0, "the server never answered");
+    assert_eq!(
+        stats["sent"].as_u64().unwrap() + stats["dropped_total"].as_u64().unwrap(),
+        captured,
+        "captured = delivered + counted drops, exactly"
+    );
+    assert_eq!(stats["dropped"]["queue_overflow/error"], r["queue_full"]);
+    assert_eq!(stats["dropped"]["network_error/error"], r["queued"]);
+
+    let peak = r["hwm_kib"].as_u64().unwrap();
+    assert!(
+        peak < STORM_PEAK_KIB,
+        "peak RSS {peak} KiB over the {STORM_PEAK_KIB} KiB bound"
+    );
+}
+
+#[test]
+fn a_queued_event_costs_a_bounded_number_of_bytes() {
+    let server = MockServer::start();
+    server.set_default(MockResponse::never_answer());
+    let r = run_child(&["queue-memory", &server.dsn(), "20000"]);
+    eprintln!("queue memory: {r}");
+    assert_eq!(r["queued"], 20000);
+    assert_eq!(
+        r["queue_depth"], 20000,
+        "the worker is stuck on the first event"
+    );
+    let per_event = r["bytes_per_event"].as_u64().unwrap();
+    assert!(
+        per_event < BYTES_PER_QUEUED_EVENT,
+        "{per_event} bytes per queued event (bound {BYTES_PER_QUEUED_EVENT})"
+    );
+}
