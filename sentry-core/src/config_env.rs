@@ -22,6 +22,7 @@ const VARIABLES: &[(&str, &str)] = &[
     ("SENTRY_CONTEXT_LINES", "context_lines"),
     ("SENTRY_TAGS", "tags (`key=value,key=value`)"),
     ("SENTRY_DEBUG", "debug (`true`/`false`)"),
+    ("SENTRY_SPOTLIGHT", "spotlight (`true`/`false` or the sidecar URL)"),
 ];
 
 impl ClientOptions {
@@ -49,7 +50,8 @@ impl ClientOptions {
     /// Options from `SENTRY_*` variables: `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`,
     /// `SENTRY_INCLUDED_ENVIRONMENTS` (comma-separated), `SENTRY_SERVER_NAME`,
     /// `SENTRY_SAMPLE_RATE`, `SENTRY_SEND_MAX_ATTEMPTS`, `SENTRY_SEND_RESULT` (`sync`/`none`),
-    /// `SENTRY_MAX_BREADCRUMBS`, `SENTRY_CONTEXT_LINES`, `SENTRY_TAGS` (`k=v,k=v`), `SENTRY_DEBUG`.
+    /// `SENTRY_MAX_BREADCRUMBS`, `SENTRY_CONTEXT_LINES`, `SENTRY_TAGS` (`k=v,k=v`), `SENTRY_DEBUG`,
+    /// `SENTRY_SPOTLIGHT`.
     /// Unknown `SENTRY_*` names are ignored; a bad value is an error naming the variable.
     ///
     /// ```
@@ -91,6 +93,10 @@ impl ClientOptions {
                 "SENTRY_MAX_BREADCRUMBS" => o.max_breadcrumbs(parse(k, v)?),
                 "SENTRY_CONTEXT_LINES" => o.context_lines(parse(k, v)?),
                 "SENTRY_DEBUG" => o.debug(parse_bool(k, v)?),
+                "SENTRY_SPOTLIGHT" => {
+                    o.spotlight = Some(crate::options::spotlight_from_env(v));
+                    o
+                }
                 "SENTRY_SEND_RESULT" => match v.to_ascii_lowercase().as_str() {
                     "sync" => o.send_result(SendResult::Sync),
                     "none" | "background" => o.send_result(SendResult::Background),

@@ -80,7 +80,6 @@ pub struct ClientOptions {
     pub(crate) max_breadcrumbs: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) queue_capacity: usize,
-    pub(crate) attach_stacktrace: bool,
     pub(crate) send_default_pii: bool,
     pub(crate) debug: bool,
     pub(crate) use_env: bool,
@@ -124,7 +123,6 @@ impl Default for ClientOptions {
             max_breadcrumbs: 100,
             shutdown_timeout: Duration::from_secs(2),
             queue_capacity: 1000,
-            attach_stacktrace: false,
             send_default_pii: false,
             debug: false,
             use_env: true,
@@ -380,13 +378,6 @@ impl ClientOptions {
         self
     }
 
-    /// Attach a stack trace of the call site to message events; default false.
-    #[must_use]
-    pub fn attach_stacktrace(mut self, on: bool) -> Self {
-        self.attach_stacktrace = on;
-        self
-    }
-
     /// Send personal data (unscrubbed headers, cookies, IPs); default false.
     #[must_use]
     pub fn send_default_pii(mut self, on: bool) -> Self {
@@ -581,7 +572,7 @@ impl ClientOptions {
 
 /// Reads `SENTRY_SPOTLIGHT`: a truthy word turns it on at the default URL, a falsy one off,
 /// anything else is the URL.
-fn spotlight_from_env(v: &str) -> Option<String> {
+pub(crate) fn spotlight_from_env(v: &str) -> Option<String> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "t" | "y" | "yes" | "on" => Some(crate::transport::SPOTLIGHT_URL.to_owned()),
         "0" | "false" | "f" | "n" | "no" | "off" => None,
