@@ -1,0 +1,63 @@
+//! Expansion: the table as a `::sentry_core::SourceTable` expression, or one clear error.
+
+use crate::parse::Args;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use std::path::Path;
+
+/// The expression for a table that exists; a build-time error when the build script step is
+/// missing.
+///
+/// Proc macros cannot ask Cargo to track `OUT_DIR` (that API is nightly-only), so the checks here
+/// only produce better messages; `include_bytes!` is what makes rustc track the file itself.
+pub(crate) fn expand(args: &Args) -> TokenStream {
+    let name = &args.file_name;
+    let Some(out_dir) = std::env::var_os("OUT_DIR") else {
+        return fallback(syn::Error::new(Span::call_site(), missing_build_script()));
+    };
+    if !Path::new(&out_dir).join(name).is_file() {
+        let span = args
+            .literal
+            .as_ref()
+            .map_or_else(Span::call_site, |lit| lit.span());
+        return fallback(syn::Error::new(span, missing_table(name)));
+    }
+    let path = format!("/{name}");
+    quote! {
+        ::sentry_core::__private::SourceTable::from_embedded(
+            ::core::include_bytes!(::core::concat!(::core::env!("OUT_DIR"), #path))
+        )
+    }
+}
+
+/// The error, plus an empty table so the surrounding code still type-checks: the user sees this
+/// one error, not a cascade.
+pub(crate) fn fallback(error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote! {
+        {
+            #error;
+            ::sentry_core::__private::SourceTable::empty()
+        }
+    }
+}
+
+fn missing_build_script() -> String {
+    "embed_sources!() needs the build script step, and this package has no build script \
+     (OUT_DIR is not set).\n\
+     Add to Cargo.toml:\n    [build-dependencies]\n    sentry-build-support = \"0.1\"\n\
+     and create build.rs next to it:\n    fn main() {\n        sentry_build_support::embed_sources();\n    }"
+        .to_owned()
+}
+
+fn missing_table(name: &str) -> String {
+    let call = if name == "sentry_sources.bin" {
+        "sentry_build_support::embed_sources();".to_owned()
+    } else {
+        format!("sentry_build_support::SourceEmbed::new().file_name(\"{name}\").embed();")
+    };
+    format!(
+        "embed_sources!() found no `{name}` in OUT_DIR: the build script does not write it.\n\
+         Call this from build.rs (with `sentry-build-support` in [build-dependencies]):\n    {call}"
+    )
+}

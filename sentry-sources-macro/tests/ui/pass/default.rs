@@ -1,0 +1,6 @@
+static SOURCES: sentry_core::SourceTable = sentry_core::embed_sources!();
+
+fn main() {
+    assert!(SOURCES.is_valid());
+    assert_eq!(SOURCES.paths().collect::<Vec<_>>(), ["tests/ui/pass/default.rs"]);
+}

@@ -1,0 +1,185 @@
+//! Rebuild tracking of compile-time source context, with real `cargo build`s of a fixture
+//! workspace: the table follows edits, additions (even with an old timestamp) and deletions, a
+//! build without changes does not rerun the build script, and a release build without debug info
+//! still finds the line `Location` names. This is why no "refresh sources" command is needed.
+//!
+//! Slow the first time (the fixture builds sentry-core in its own target dir, kept between runs
+//! under `CARGO_TARGET_TMPDIR`).
+
+#![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
+
+const MAIN: &str = r#"use sentry_core::{Frame, SourceTable};
+
+static SOURCES: SourceTable = sentry_core::embed_sources!();
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("paths") {
+        for path in SOURCES.paths() {
+            println!("{path}");
+        }
+        return;
+    }
+    let here = std::panic::Location::caller(); // marker: first version
+    let mut frame = Frame::default();
+    frame.filename = Some(here.file().to_owned());
+    frame.lineno = Some(here.line());
+    if SOURCES.apply_to_frame(&mut frame, 1) {
+        println!("{}", frame.context_line.unwrap_or_default());
+    } else {
+        println!("MISSING {}:{}", here.file(), here.line());
+    }
+}
+"#;
+
+/// A workspace `<tmp>/ws` with one member `app` using sentry-core and sentry-build-support.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ws: PathBuf,
+    target: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        fs::create_dir_all(ws.join("app/src")).unwrap();
+        fs::write(
+            ws.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[profile.release]\ndebug = false\n",
+        )
+        .unwrap();
+        // The repository's lock pins the same dependency versions, so builds reuse them.
+        fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
+        let path = |name: &str| repo.join(name).display().to_string().replace('\\', "/");
+        fs::write(
+            ws.join("app/Cargo.toml"),
+            format!(
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\nsentry-core = {{ path = \"{}\" }}\n\n\
+                 [build-dependencies]\nsentry-build-support = {{ path = \"{}\" }}\n",
+                path("sentry-core"),
+                path("build-support"),
+            ),
+        )
+        .unwrap();
+        fs::write(
+            ws.join("app/build.rs"),
+            "fn main() {\n    sentry_build_support::embed_sources();\n}\n",
+        )
+        .unwrap();
+        fs::write(ws.join("app/src/main.rs"), MAIN).unwrap();
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("source-rebuild-target");
+        Fixture {
+            _dir: dir,
+            ws,
+            target,
+        }
+    }
+
+    fn cargo_build(&self, release: bool) -> Output {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-v", "--bin", "app"])
+            .current_dir(&self.ws)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env_remove("SENTRY_EMBED_SOURCES")
+            .env_remove("RUSTFLAGS");
+        if release {
+            cmd.arg("--release");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "cargo build failed:\n{}",
+            stderr(&out)
+        );
+        out
+    }
+
+    /// Builds, then runs the binary with `args`; returns its stdout and cargo's stderr.
+    fn build_and_run(&self, release: bool, args: &[&str]) -> (String, String) {
+        let build = stderr(&self.cargo_build(release));
+        let profile = if release { "release" } else { "debug" };
+        let exe = self
+            .target
+            .join(profile)
+            .join(format!("app{}", std::env::consts::EXE_SUFFIX));
+        let run = Command::new(exe).args(args).output().unwrap();
+        assert!(run.status.success(), "{}", stderr(&run));
+        (String::from_utf8(run.stdout).unwrap(), build)
+    }
+
+    fn src(&self, file: &str) -> PathBuf {
+        self.ws.join("app/src").join(file)
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether cargo ran the fixture's build script (`-v` prints each command it runs).
+fn ran_build_script(cargo_stderr: &str) -> bool {
+    cargo_stderr
+        .lines()
+        .any(|l| l.contains("Running") && l.contains("app-") && l.contains("build-script-build"))
+}
+
+#[test]
+fn table_follows_edits_additions_and_deletions() {
+    let fx = Fixture::new();
+
+    let (line, _) = fx.build_and_run(false, &[]);
+    assert_eq!(
+        line.trim(),
+        "let here = std::panic::Location::caller(); // marker: first version"
+    );
+
+    // No change: Cargo must not rerun the build script (nor rebuild the crate).
+    let (_, build) = fx.build_and_run(false, &[]);
+    assert!(
+        !ran_build_script(&build),
+        "no-op build reran the build script:\n{build}"
+    );
+    assert!(build.contains("Fresh app"), "{build}");
+
+    // Edit the line: the new text is embedded.
+    let edited = MAIN.replace("marker: first version", "marker: second version");
+    fs::write(fx.src("main.rs"), edited).unwrap();
+    let (line, build) = fx.build_and_run(false, &[]);
+    assert!(ran_build_script(&build), "{build}");
+    assert!(line.contains("marker: second version"), "{line}");
+
+    // A new module, copied in with a timestamp from 2001: embedded all the same.
+    fs::create_dir_all(fx.src("nested")).unwrap();
+    let added = fx.src("nested/added.rs");
+    fs::write(&added, "pub fn added() {}\n").unwrap();
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    fs::File::options()
+        .write(true)
+        .open(&added)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (paths, build) = fx.build_and_run(false, &["paths"]);
+    assert!(ran_build_script(&build), "{build}");
+    assert_eq!(
+        paths.lines().collect::<Vec<_>>(),
+        ["app/src/main.rs", "app/src/nested/added.rs"]
+    );
+
+    // Deleted: gone from the table.
+    fs::remove_file(&added).unwrap();
+    let (paths, _) = fx.build_and_run(false, &["paths"]);
+    assert_eq!(paths.lines().collect::<Vec<_>>(), ["app/src/main.rs"]);
+
+    // Release, `debug = false`: `Location` still names the line, and the table has it.
+    let (line, _) = fx.build_and_run(true, &[]);
+    assert!(line.contains("marker: second version"), "{line}");
+}
