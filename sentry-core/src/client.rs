@@ -2,6 +2,7 @@
 //! (`SendResult::Sync`) or through the bounded background worker.
 
 use crate::context::{Context, EventSource};
+use crate::source_rules::SourceRules;
 use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
 use crate::event::{Event, SdkInfo};
@@ -37,6 +38,7 @@ pub(crate) struct Core {
     pub(crate) options: ClientOptions,
     transport: Arc<dyn Transport>,
     defaults: Defaults,
+    source_rules: SourceRules,
     pub(crate) stats: Arc<Stats>,
 }
 
@@ -64,7 +66,8 @@ impl Client {
     /// Builds a client from validated options and a transport.
     pub(crate) fn with_transport(options: ClientOptions, transport: Arc<dyn Transport>, stats: Arc<Stats>) -> Client {
         let defaults = Defaults::collect(&options);
-        let core = Arc::new(Core { options, transport, defaults, stats });
+        let source_rules = SourceRules::new(&options);
+        let core = Arc::new(Core { options, transport, defaults, source_rules, stats });
         // In sync mode events are sent inline; a worker runs only for the transport's upkeep
         // (resending the offline cache).
         let needs_worker = core.options.send_result == SendResult::Background || core.transport.needs_upkeep();
@@ -259,7 +262,8 @@ impl Core {
                 sources: o.source_table.as_ref().filter(|_| o.enable_source_code_context),
                 context_lines: o.context_lines,
             };
-            let trace = raw.resolve(&cfg);
+            let mut trace = raw.resolve(&cfg);
+            self.source_rules.apply(&mut trace);
             if !trace.frames.is_empty() {
                 if let Some(exc) = event.exception.values.last_mut() {
                     exc.stacktrace = Some(trace);

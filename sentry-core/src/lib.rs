@@ -54,6 +54,7 @@ mod integrations;
 mod options;
 mod scope;
 mod source_context;
+mod source_rules;
 mod stacktrace;
 mod test_event;
 mod time;
