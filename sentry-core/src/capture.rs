@@ -66,7 +66,10 @@ impl CaptureOutcome {
 
     /// True for `Sent` and `Queued`.
     pub fn is_accepted(&self) -> bool {
-        matches!(self, CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. })
+        matches!(
+            self,
+            CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. }
+        )
     }
 }
 
@@ -193,7 +196,10 @@ pub fn capture_error<E: AsDynError + ?Sized>(err: &E) -> CaptureOutcome {
 
 /// [`capture_error`] with per-event options.
 #[track_caller]
-pub fn capture_error_with<E: AsDynError + ?Sized>(err: &E, options: CaptureOptions) -> CaptureOutcome {
+pub fn capture_error_with<E: AsDynError + ?Sized>(
+    err: &E,
+    options: CaptureOptions,
+) -> CaptureOutcome {
     let location = Location::caller();
     let mut event = error_event(err.as_dyn_error(), std::any::type_name::<E>());
     if let Some(exc) = event.exception.values.last_mut() {
@@ -209,7 +215,11 @@ pub fn capture_message(message: impl Into<String>, level: Level) -> CaptureOutco
 }
 
 /// [`capture_message`] with per-event options.
-pub fn capture_message_with(message: impl Into<String>, level: Level, options: CaptureOptions) -> CaptureOutcome {
+pub fn capture_message_with(
+    message: impl Into<String>,
+    level: Level,
+    options: CaptureOptions,
+) -> CaptureOutcome {
     let mut event = Event::message(message, level);
     options.apply(&mut event);
     capture_with_source(event, None, EventSource::Capture)
@@ -228,15 +238,25 @@ pub fn capture_event_with(mut event: Event, options: CaptureOptions) -> CaptureO
 
 /// Captures with a raw stack trace taken here, anchored at `location`.
 #[inline(never)]
-pub(crate) fn capture_raw(event: Event, location: Option<&'static Location<'static>>, source: EventSource) -> CaptureOutcome {
+pub(crate) fn capture_raw(
+    event: Event,
+    location: Option<&'static Location<'static>>,
+    source: EventSource,
+) -> CaptureOutcome {
     let ctx = Context::current();
-    let Some(client) = ctx.client() else { return CaptureOutcome::Disabled };
+    let Some(client) = ctx.client() else {
+        return CaptureOutcome::Disabled;
+    };
     let stack = RawStacktrace::capture(location);
     client.capture(event, Some(stack), &ctx, source)
 }
 
 /// Captures in the current context, with an optional raw stack for the last exception.
-pub(crate) fn capture_with_source(event: Event, stack: Option<RawStacktrace>, source: EventSource) -> CaptureOutcome {
+pub(crate) fn capture_with_source(
+    event: Event,
+    stack: Option<RawStacktrace>,
+    source: EventSource,
+) -> CaptureOutcome {
     let ctx = Context::current();
     match ctx.client() {
         Some(client) => client.capture(event, stack, &ctx, source),
@@ -260,7 +280,11 @@ pub(crate) fn error_event(err: &(dyn StdError + 'static), type_name: &str) -> Ev
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let (ty, module) = if i == 0 { split_type_name(type_name) } else { (None, None) };
+            let (ty, module) = if i == 0 {
+                split_type_name(type_name)
+            } else {
+                (None, None)
+            };
             let ty = ty.unwrap_or_else(|| type_from_debug(*e));
             let mut exc = Exception::new(ty, e.to_string());
             exc.module = module;
@@ -295,7 +319,11 @@ fn type_from_debug(e: &(dyn StdError + 'static)) -> String {
         return "std::io::Error".to_owned();
     }
     let dbg = format!("{e:?}");
-    let ident: String = dbg.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').take(100).collect();
+    let ident: String = dbg
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .take(100)
+        .collect();
     let ident = ident.trim_end_matches(':');
     if ident.is_empty() {
         "Error".to_owned()
@@ -336,18 +364,42 @@ mod tests {
 
     #[test]
     fn chain_is_root_cause_first_and_title_is_the_outer_error() {
-        let err = Outer(Middle(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+        let err = Outer(Middle(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        )));
         let event = error_event(&err, std::any::type_name::<Outer>());
-        let got: Vec<_> = event.exception.values.iter().map(|e| (e.ty.as_str(), e.value.as_deref().unwrap())).collect();
-        assert_eq!(got, [("std::io::Error", "no such file"), ("Middle", "config unreadable"), ("Outer", "request failed")]);
-        assert_eq!(event.exception.values[2].module.as_deref(), Some("sentry_core::capture::tests"));
+        let got: Vec<_> = event
+            .exception
+            .values
+            .iter()
+            .map(|e| (e.ty.as_str(), e.value.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("std::io::Error", "no such file"),
+                ("Middle", "config unreadable"),
+                ("Outer", "request failed")
+            ]
+        );
+        assert_eq!(
+            event.exception.values[2].module.as_deref(),
+            Some("sentry_core::capture::tests")
+        );
         assert_eq!(event.title(), "Outer: request failed");
     }
 
     #[test]
     fn type_names_split_into_type_and_module() {
-        assert_eq!(split_type_name("a::b::C"), (Some("C".into()), Some("a::b".into())));
-        assert_eq!(split_type_name("a::B<c::D>"), (Some("B<c::D>".into()), Some("a".into())));
+        assert_eq!(
+            split_type_name("a::b::C"),
+            (Some("C".into()), Some("a::b".into()))
+        );
+        assert_eq!(
+            split_type_name("a::B<c::D>"),
+            (Some("B<c::D>".into()), Some("a".into()))
+        );
         assert_eq!(split_type_name("dyn core::error::Error"), (None, None));
     }
 
@@ -355,7 +407,11 @@ mod tests {
     fn options_override_event_values() {
         let mut e = Event::new();
         e.tags.insert("a".into(), "event".into());
-        CaptureOptions::new().tag("a", "opt").level(Level::Fatal).fingerprint(["x"]).apply(&mut e);
+        CaptureOptions::new()
+            .tag("a", "opt")
+            .level(Level::Fatal)
+            .fingerprint(["x"])
+            .apply(&mut e);
         assert_eq!(e.tags["a"], "opt");
         assert_eq!(e.level, Level::Fatal);
         assert_eq!(e.fingerprint, ["x"]);

@@ -2,14 +2,16 @@
 //! (`SendResult::Sync`) or through the bounded background worker.
 
 use crate::context::{Context, EventSource};
-use crate::source_rules::SourceRules;
 use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
 use crate::event::{Event, SdkInfo};
 use crate::hooks::guarded;
 use crate::options::{ClientOptions, SendResult};
+use crate::source_rules::SourceRules;
 use crate::stacktrace::{RawStacktrace, ResolveConfig};
-use crate::transport::{DropReason, HttpTransport, Stats, Transport, TransportStats, UreqClient, Worker, WorkerConfig};
+use crate::transport::{
+    DropReason, HttpTransport, Stats, Transport, TransportStats, UreqClient, Worker, WorkerConfig,
+};
 use crate::{CaptureOutcome, Dsn, Error};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -44,7 +46,9 @@ pub(crate) struct Core {
 
 impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Core").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("Core")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,30 +63,54 @@ static GLOBAL: RwLock<Option<Arc<Client>>> = RwLock::new(None);
 
 /// The global client, if [`init`] ran with a DSN.
 pub(crate) fn global() -> Option<Arc<Client>> {
-    GLOBAL.read().unwrap_or_else(PoisonError::into_inner).clone()
+    GLOBAL
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 impl Client {
     /// Builds a client from validated options and a transport.
-    pub(crate) fn with_transport(options: ClientOptions, transport: Arc<dyn Transport>, stats: Arc<Stats>) -> Client {
+    pub(crate) fn with_transport(
+        options: ClientOptions,
+        transport: Arc<dyn Transport>,
+        stats: Arc<Stats>,
+    ) -> Client {
         let defaults = Defaults::collect(&options);
         let source_rules = SourceRules::new(&options);
-        let core = Arc::new(Core { options, transport, defaults, source_rules, stats });
+        let core = Arc::new(Core {
+            options,
+            transport,
+            defaults,
+            source_rules,
+            stats,
+        });
         // In sync mode events are sent inline; a worker runs only for the transport's upkeep
         // (resending the offline cache).
-        let needs_worker = core.options.send_result == SendResult::Background || core.transport.needs_upkeep();
+        let needs_worker =
+            core.options.send_result == SendResult::Background || core.transport.needs_upkeep();
         let worker = needs_worker.then(|| Self::spawn_worker(&core)).flatten();
         Client { core, worker }
     }
 
     fn spawn_worker(core: &Arc<Core>) -> Option<Worker<Box<PendingEvent>>> {
         let o = &core.options;
-        let config = WorkerConfig { capacity: o.queue_capacity, policy: o.queue_overflow_policy, debug: o.debug };
+        let config = WorkerConfig {
+            capacity: o.queue_capacity,
+            policy: o.queue_overflow_policy,
+            debug: o.debug,
+        };
         let worker_core = core.clone();
         let run = move |p: Box<PendingEvent>| {
             worker_core.finish_and_send(*p);
         };
-        match Worker::spawn("sentry-transport", config, core.transport.clone(), core.stats.clone(), run) {
+        match Worker::spawn(
+            "sentry-transport",
+            config,
+            core.transport.clone(),
+            core.stats.clone(),
+            run,
+        ) {
             Ok(w) => Some(w),
             Err(e) => {
                 log::log!(target: "sentry_core", o.log_level, "could not start the Sentry worker thread ({e}); sending synchronously");
@@ -104,7 +132,13 @@ impl Client {
     }
 
     /// Runs the capture pipeline for one event.
-    pub(crate) fn capture(&self, mut event: Event, stack: Option<RawStacktrace>, ctx: &Context, source: EventSource) -> CaptureOutcome {
+    pub(crate) fn capture(
+        &self,
+        mut event: Event,
+        stack: Option<RawStacktrace>,
+        ctx: &Context,
+        source: EventSource,
+    ) -> CaptureOutcome {
         let core = &self.core;
         let opts = &core.options;
         {
@@ -114,18 +148,22 @@ impl Client {
         core.apply_defaults(&mut event);
 
         if !opts.environment_included() {
-            return CaptureOutcome::Excluded { environment: opts.environment_name().to_owned() };
+            return CaptureOutcome::Excluded {
+                environment: opts.environment_name().to_owned(),
+            };
         }
         if let Some(filter) = &opts.filter {
             match guarded(|| filter.exclude(&event, source)) {
                 Some(false) => {}
                 Some(true) => {
-                    core.stats.record_drop(DropReason::EventProcessor, "error", 1);
+                    core.stats
+                        .record_drop(DropReason::EventProcessor, "error", 1);
                     return CaptureOutcome::Filtered;
                 }
                 None => {
                     core.hook_failed("filter");
-                    core.stats.record_drop(DropReason::EventProcessor, "error", 1);
+                    core.stats
+                        .record_drop(DropReason::EventProcessor, "error", 1);
                     return CaptureOutcome::Filtered;
                 }
             }
@@ -138,7 +176,9 @@ impl Client {
         let event_id = event.event_id;
         let pending = Box::new(PendingEvent { event, stack });
         let outcome = match &self.worker {
-            Some(worker) if opts.send_result == SendResult::Background => match worker.submit(pending) {
+            Some(worker) if opts.send_result == SendResult::Background => match worker
+                .submit(pending)
+            {
                 Ok(()) => CaptureOutcome::Queued { event_id },
                 // The queue is full: this event, or the oldest queued one, goes to the offline
                 // cache or is dropped.
@@ -150,7 +190,10 @@ impl Client {
             },
             _ => core.finish_and_send(*pending),
         };
-        if matches!(outcome, CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. }) {
+        if matches!(
+            outcome,
+            CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. }
+        ) {
             ctx.set_last_event(event_id, source);
         }
         outcome
@@ -192,7 +235,11 @@ impl Core {
     fn apply_bulky_defaults(&self, event: &mut Event) {
         let d = &self.defaults;
         for (k, v) in &d.contexts.0 {
-            event.contexts.0.entry(k.clone()).or_insert_with(|| v.clone());
+            event
+                .contexts
+                .0
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         if event.sdk.is_none() {
             event.sdk = Some(d.sdk.clone());
@@ -221,7 +268,8 @@ impl Core {
                 }
             }
         }
-        self.stats.record_drop(DropReason::QueueOverflow, "error", 1);
+        self.stats
+            .record_drop(DropReason::QueueOverflow, "error", 1);
         CaptureOutcome::QueueFull { event_id }
     }
 
@@ -235,12 +283,19 @@ impl Core {
         let event_id = event.event_id;
         let outcome = match event_envelope(&event) {
             Ok(envelope) => match self.transport.send(envelope) {
-                Ok(sent) => CaptureOutcome::Sent { event_id, server_id: sent.server_id },
+                Ok(sent) => CaptureOutcome::Sent {
+                    event_id,
+                    server_id: sent.server_id,
+                },
                 Err(error) => CaptureOutcome::Failed { event_id, error },
             },
             Err(e) => {
-                self.stats.record_drop(DropReason::InternalSdkError, "error", 1);
-                CaptureOutcome::Failed { event_id, error: SendError::Serialize(e.to_string()) }
+                self.stats
+                    .record_drop(DropReason::InternalSdkError, "error", 1);
+                CaptureOutcome::Failed {
+                    event_id,
+                    error: SendError::Serialize(e.to_string()),
+                }
             }
         };
         if let Some(hook) = &self.options.after_send {
@@ -259,7 +314,10 @@ impl Core {
             let o = &self.options;
             let cfg = ResolveConfig {
                 in_app_allow: &o.in_app_module_allow_list,
-                sources: o.source_table.as_ref().filter(|_| o.enable_source_code_context),
+                sources: o
+                    .source_table
+                    .as_ref()
+                    .filter(|_| o.enable_source_code_context),
                 context_lines: o.context_lines,
             };
             let mut trace = raw.resolve(&cfg);
@@ -292,15 +350,24 @@ impl Core {
 pub(crate) fn event_envelope(event: &Event) -> Result<Envelope, serde_json::Error> {
     let mut envelope = Envelope::new();
     let mut buf = uuid::Uuid::encode_buffer();
-    envelope.set_header("event_id", event.event_id.simple().encode_lower(&mut buf).to_owned());
-    envelope.set_header("sdk", serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}));
+    envelope.set_header(
+        "event_id",
+        event.event_id.simple().encode_lower(&mut buf).to_owned(),
+    );
+    envelope.set_header(
+        "sdk",
+        serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}),
+    );
     envelope.add_item(EnvelopeItem::json("event", event)?);
     Ok(envelope)
 }
 
 impl Defaults {
     fn collect(o: &ClientOptions) -> Defaults {
-        let server_name = o.server_name.clone().or_else(|| hostname::get().ok().and_then(|h| h.into_string().ok()));
+        let server_name = o
+            .server_name
+            .clone()
+            .or_else(|| hostname::get().ok().and_then(|h| h.into_string().ok()));
         let mut contexts = crate::event::Contexts::default();
         contexts.insert("os", "os", os_context());
         let mut runtime = serde_json::Map::new();
@@ -321,8 +388,16 @@ impl Defaults {
             (Some(t), true) => t.modules().into_iter().collect(),
             _ => BTreeMap::new(),
         };
-        let sdk = SdkInfo { integrations: enabled_integrations(), ..SdkInfo::default() };
-        Defaults { server_name, contexts, sdk, modules }
+        let sdk = SdkInfo {
+            integrations: enabled_integrations(),
+            ..SdkInfo::default()
+        };
+        Defaults {
+            server_name,
+            contexts,
+            sdk,
+            modules,
+        }
     }
 }
 
@@ -334,7 +409,11 @@ fn enabled_integrations() -> Vec<String> {
         ("tracing", cfg!(feature = "tracing")),
         ("anyhow", cfg!(feature = "anyhow")),
     ];
-    compiled.iter().filter(|(_, on)| *on).map(|(name, _)| (*name).to_owned()).collect()
+    compiled
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| (*name).to_owned())
+        .collect()
 }
 
 fn os_context() -> serde_json::Map<String, serde_json::Value> {
@@ -349,7 +428,11 @@ fn os_context() -> serde_json::Map<String, serde_json::Value> {
     m.insert("name".into(), name.into());
     if let Ok(release) = std::fs::read_to_string("/etc/os-release") {
         let field = |key: &str| {
-            release.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(|v| v.trim_matches('"').to_owned()))
+            release.lines().find_map(|l| {
+                l.strip_prefix(key)?
+                    .strip_prefix('=')
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
         };
         if let Some(v) = field("VERSION_ID") {
             m.insert("version".into(), v.into());
@@ -391,7 +474,9 @@ impl ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        let Some(client) = self.client.take() else { return };
+        let Some(client) = self.client.take() else {
+            return;
+        };
         client.shutdown();
         let mut g = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
         if g.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client)) {
@@ -418,21 +503,34 @@ pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
     #[cfg(feature = "panic")]
     crate::integrations::panic::install();
     *GLOBAL.write().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
-    Ok(ClientGuard { client: Some(client) })
+    Ok(ClientGuard {
+        client: Some(client),
+    })
 }
 
 /// Builds the client `init` would install, without installing it: options completed from the
 /// environment (unless `use_env(false)`) and validated, the HTTP transport set up.
 /// `Ok(None)` when there is no DSN.
 pub(crate) fn build_client(options: ClientOptions) -> Result<Option<Client>, Error> {
-    let options = if options.use_env { options.apply_env() } else { options };
+    let options = if options.use_env {
+        options.apply_env()
+    } else {
+        options
+    };
     options.validate()?;
     let Some(dsn_str) = options.dsn.as_deref() else {
         return Ok(None);
     };
-    let dsn: Dsn = dsn_str.parse().map_err(|source| Error::InvalidDsn { dsn: crate::options::mask_dsn(dsn_str), source })?;
+    let dsn: Dsn = dsn_str.parse().map_err(|source| Error::InvalidDsn {
+        dsn: crate::options::mask_dsn(dsn_str),
+        source,
+    })?;
     let http = options.http_client.clone().unwrap_or_else(|| {
-        Arc::new(UreqClient::new(options.http_timeout, options.connect_timeout, options.pool_max_connections))
+        Arc::new(UreqClient::new(
+            options.http_timeout,
+            options.connect_timeout,
+            options.pool_max_connections,
+        ))
     });
     let stats = Arc::new(Stats::default());
     let transport = Arc::new(HttpTransport::new(&dsn, http, &options, stats.clone()));
@@ -447,5 +545,8 @@ pub fn flush(timeout: Duration) -> bool {
 
 /// The transport's counters (sent, retried, dropped by reason, queue depth) of the current client.
 pub fn stats() -> TransportStats {
-    Context::current().client().map(|c| c.stats()).unwrap_or_default()
+    Context::current()
+        .client()
+        .map(|c| c.stats())
+        .unwrap_or_default()
 }

@@ -22,7 +22,10 @@ const VARIABLES: &[(&str, &str)] = &[
     ("SENTRY_CONTEXT_LINES", "context_lines"),
     ("SENTRY_TAGS", "tags (`key=value,key=value`)"),
     ("SENTRY_DEBUG", "debug (`true`/`false`)"),
-    ("SENTRY_SPOTLIGHT", "spotlight (`true`/`false` or the sidecar URL)"),
+    (
+        "SENTRY_SPOTLIGHT",
+        "spotlight (`true`/`false` or the sidecar URL)",
+    ),
 ];
 
 impl ClientOptions {

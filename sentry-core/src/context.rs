@@ -74,7 +74,9 @@ impl Default for Context {
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context").field("scope", &*self.lock_scope()).finish_non_exhaustive()
+        f.debug_struct("Context")
+            .field("scope", &*self.lock_scope())
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +87,13 @@ impl Context {
     }
 
     fn build(scope: Scope, last_event: LastEvent, client: Option<Arc<Client>>) -> Self {
-        Context { inner: Arc::new(Inner { scope: Mutex::new(scope), last_event, client }) }
+        Context {
+            inner: Arc::new(Inner {
+                scope: Mutex::new(scope),
+                last_event,
+                client,
+            }),
+        }
     }
 
     /// The current thread's context (created empty on first use).
@@ -98,12 +106,20 @@ impl Context {
 
     /// An independent copy: same scope values now, separate from then on.
     pub fn fork(&self) -> Context {
-        Self::build(self.lock_scope().clone(), Arc::default(), self.inner.client.clone())
+        Self::build(
+            self.lock_scope().clone(),
+            Arc::default(),
+            self.inner.client.clone(),
+        )
     }
 
     /// A copy that reports its last event to this context too (used by [`with_scope`]).
     fn child(&self) -> Context {
-        Self::build(self.lock_scope().clone(), self.inner.last_event.clone(), self.inner.client.clone())
+        Self::build(
+            self.lock_scope().clone(),
+            self.inner.last_event.clone(),
+            self.inner.client.clone(),
+        )
     }
 
     /// A new context whose events go to `client` instead of the global one (testing kit).
@@ -121,7 +137,10 @@ impl Context {
                 let _ = CURRENT.try_with(|cell| *cell.borrow_mut() = prev);
             }
         }
-        let prev = CURRENT.try_with(|cell| cell.borrow_mut().replace(self.clone())).ok().flatten();
+        let prev = CURRENT
+            .try_with(|cell| cell.borrow_mut().replace(self.clone()))
+            .ok()
+            .flatten();
         let _restore = Restore(prev);
         f()
     }
@@ -133,16 +152,27 @@ impl Context {
 
     /// The id and source of the last event sent (or queued) from this context.
     pub fn last_event_id_and_source(&self) -> Option<(Uuid, EventSource)> {
-        *self.inner.last_event.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .inner
+            .last_event
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn set_last_event(&self, id: Uuid, source: EventSource) {
-        *self.inner.last_event.lock().unwrap_or_else(PoisonError::into_inner) = Some((id, source));
+        *self
+            .inner
+            .last_event
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((id, source));
     }
 
     pub(crate) fn lock_scope(&self) -> MutexGuard<'_, Scope> {
         // A panic while the scope was locked leaves plain data behind; keep using it.
-        self.inner.scope.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .scope
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The client events of this context go to: its own (testing kit) or the global one.
@@ -262,7 +292,10 @@ impl<F: Future> Future for ContextFuture<F> {
 pub trait ContextFutureExt: Future + Sized {
     /// Runs this future inside `context`.
     fn bind_context(self, context: Context) -> ContextFuture<Self> {
-        ContextFuture { context, future: self }
+        ContextFuture {
+            context,
+            future: self,
+        }
     }
 
     /// Runs this future inside a fork of the current context (a copy made now).
@@ -319,7 +352,9 @@ mod tests {
         outer.run(|| {
             let before = Context::current();
             let inner = Context::new();
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.run(|| panic!("boom"))));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                inner.run(|| panic!("boom"))
+            }));
             assert!(r.is_err());
             assert!(Arc::ptr_eq(&before.inner, &Context::current().inner));
         });
@@ -329,8 +364,16 @@ mod tests {
     fn last_event_of_a_with_scope_child_reaches_the_parent() {
         let ctx = Context::new();
         let id = Uuid::new_v4();
-        ctx.run(|| with_scope(|_| {}, || Context::current().set_last_event(id, EventSource::Http)));
-        assert_eq!(ctx.last_event_id_and_source(), Some((id, EventSource::Http)));
+        ctx.run(|| {
+            with_scope(
+                |_| {},
+                || Context::current().set_last_event(id, EventSource::Http),
+            )
+        });
+        assert_eq!(
+            ctx.last_event_id_and_source(),
+            Some((id, EventSource::Http))
+        );
         assert_eq!(ctx.fork().last_event_id_and_source(), None);
     }
 }

@@ -140,7 +140,10 @@ impl FromStr for Dsn {
         if s.is_empty() {
             return Err(DsnError::Empty);
         }
-        if let Some(c) = s.chars().find(|c| c.is_whitespace() || matches!(c, '?' | '#' | '\\')) {
+        if let Some(c) = s
+            .chars()
+            .find(|c| c.is_whitespace() || matches!(c, '?' | '#' | '\\'))
+        {
             return Err(DsnError::InvalidCharacter(c));
         }
         let (scheme, rest) = s.split_once("://").ok_or(DsnError::MissingScheme)?;
@@ -224,7 +227,10 @@ mod tests {
         assert_eq!(d.secret_key(), None);
         assert_eq!(d.project_id(), "42");
         assert_eq!(d.base_url(), "https://o1.ingest.sentry.io");
-        assert_eq!(d.envelope_url(), "https://o1.ingest.sentry.io/api/42/envelope/");
+        assert_eq!(
+            d.envelope_url(),
+            "https://o1.ingest.sentry.io/api/42/envelope/"
+        );
     }
 
     #[test]
@@ -263,7 +269,10 @@ mod tests {
             "Sentry sentry_version=7, sentry_client=sentry-core/0.1.0, sentry_key=pub, sentry_secret=sec"
         );
         let d = dsn("https://pub@h/1");
-        assert_eq!(d.auth_header("x/1"), "Sentry sentry_version=7, sentry_client=x/1, sentry_key=pub");
+        assert_eq!(
+            d.auth_header("x/1"),
+            "Sentry sentry_version=7, sentry_client=x/1, sentry_key=pub"
+        );
     }
 
     #[test]
@@ -277,7 +286,10 @@ mod tests {
             ("https://@host/1", DsnError::MissingPublicKey),
             ("https://k@/1", DsnError::MissingHost),
             ("https://k@host:abc/1", DsnError::InvalidPort("abc".into())),
-            ("https://k@host:70000/1", DsnError::InvalidPort("70000".into())),
+            (
+                "https://k@host:70000/1",
+                DsnError::InvalidPort("70000".into()),
+            ),
             ("https://k@host:0/1", DsnError::InvalidPort("0".into())),
             ("https://k@host", DsnError::MissingProjectId),
             ("https://k@host/", DsnError::MissingProjectId),

@@ -61,7 +61,10 @@ impl EnvelopeItem {
 
     /// The item type (`event`, `attachment`, `client_report`, ...).
     pub fn ty(&self) -> &str {
-        self.headers.get("type").and_then(Value::as_str).unwrap_or("")
+        self.headers
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     /// The item header.
@@ -153,7 +156,10 @@ impl Envelope {
 
     /// The event item's payload as JSON, if the envelope carries an event.
     pub fn event(&self) -> Option<Value> {
-        self.items.iter().find(|i| i.ty() == "event").and_then(|i| i.payload_json().ok())
+        self.items
+            .iter()
+            .find(|i| i.ty() == "event")
+            .and_then(|i| i.payload_json().ok())
     }
 
     /// The framed bytes, every item with its `length`.
@@ -172,7 +178,11 @@ impl Envelope {
             // `type` first and `length` last, the order other SDKs write.
             out.extend_from_slice(b"{\"type\":");
             let _ = serde_json::to_writer(&mut *out, item.ty());
-            for (k, v) in item.headers.iter().filter(|(k, _)| *k != "type" && *k != "length") {
+            for (k, v) in item
+                .headers
+                .iter()
+                .filter(|(k, _)| *k != "type" && *k != "length")
+            {
                 out.push(b',');
                 let _ = serde_json::to_writer(&mut *out, k);
                 out.push(b':');
@@ -204,11 +214,16 @@ impl Envelope {
                 Ok(Value::Object(m)) if m.get("type").is_some_and(Value::is_string) => m,
                 _ => return Err(EnvelopeError::BadItemHeader { index }),
             };
-            let (payload, after_payload) = match item_headers.get("length").and_then(Value::as_u64) {
+            let (payload, after_payload) = match item_headers.get("length").and_then(Value::as_u64)
+            {
                 Some(len) => {
                     let len = usize::try_from(len).unwrap_or(usize::MAX);
                     if len > after.len() {
-                        return Err(EnvelopeError::Truncated { index, length: len, available: after.len() });
+                        return Err(EnvelopeError::Truncated {
+                            index,
+                            length: len,
+                            available: after.len(),
+                        });
                     }
                     let (p, r) = after.split_at(len);
                     (p, r.strip_prefix(b"\n").unwrap_or(r))
@@ -217,7 +232,10 @@ impl Envelope {
             };
             let mut headers = item_headers;
             headers.remove("length");
-            items.push(EnvelopeItem { headers, payload: payload.to_vec() });
+            items.push(EnvelopeItem {
+                headers,
+                payload: payload.to_vec(),
+            });
             rest = after_payload;
         }
         Ok(Envelope { headers, items })
@@ -245,9 +263,13 @@ mod tests {
     fn sample() -> Envelope {
         let mut env = Envelope::new();
         env.set_header("event_id", "9ec79c33ec9942ab8353589fcb2e04dc");
-        env.add_item(EnvelopeItem::new("event", br#"{"message":"hi\nthere"}"#.to_vec()));
+        env.add_item(EnvelopeItem::new(
+            "event",
+            br#"{"message":"hi\nthere"}"#.to_vec(),
+        ));
         env.add_item(
-            EnvelopeItem::new("attachment", b"line1\nline2".to_vec()).with_header("filename", "a.txt"),
+            EnvelopeItem::new("attachment", b"line1\nline2".to_vec())
+                .with_header("filename", "a.txt"),
         );
         env
     }
@@ -289,11 +311,21 @@ mod tests {
 
     #[test]
     fn rejects_garbage_with_a_reason() {
-        assert_eq!(Envelope::parse(b"not json\n"), Err(EnvelopeError::BadHeader));
-        assert_eq!(Envelope::parse(b"{}\n[1]\n"), Err(EnvelopeError::BadItemHeader { index: 0 }));
+        assert_eq!(
+            Envelope::parse(b"not json\n"),
+            Err(EnvelopeError::BadHeader)
+        );
+        assert_eq!(
+            Envelope::parse(b"{}\n[1]\n"),
+            Err(EnvelopeError::BadItemHeader { index: 0 })
+        );
         assert_eq!(
             Envelope::parse(b"{}\n{\"type\":\"event\",\"length\":50}\n{}"),
-            Err(EnvelopeError::Truncated { index: 0, length: 50, available: 2 })
+            Err(EnvelopeError::Truncated {
+                index: 0,
+                length: 50,
+                available: 2
+            })
         );
     }
 }

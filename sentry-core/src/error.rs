@@ -26,7 +26,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn option(option: &'static str, reason: impl Into<String>) -> Self {
-        Error::InvalidOption { option, reason: reason.into() }
+        Error::InvalidOption {
+            option,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -64,23 +64,24 @@ mod transport;
 pub mod testing;
 
 pub use capture::{
-    capture_error, capture_error_with, capture_event, capture_event_with, capture_message, capture_message_with,
-    AsDynError, CaptureOptions, CaptureOutcome,
+    capture_error, capture_error_with, capture_event, capture_event_with, capture_message,
+    capture_message_with, AsDynError, CaptureOptions, CaptureOutcome,
 };
 pub use client::{flush, init, stats, ClientGuard};
 pub use context::{
-    add_breadcrumb, clear_context, configure_scope, last_event_id_and_source, set_extra_context, set_tags_context,
-    set_user_context, with_scope, Context, ContextFuture, ContextFutureExt, EventSource,
+    add_breadcrumb, clear_context, configure_scope, last_event_id_and_source, set_extra_context,
+    set_tags_context, set_user_context, with_scope, Context, ContextFuture, ContextFutureExt,
+    EventSource,
 };
 pub use dsn::{Dsn, DsnError};
 pub use envelope::{Envelope, EnvelopeError, EnvelopeItem};
 pub use error::{Error, SendError};
 pub use event::{
-    Breadcrumb, Contexts, Event, Exception, Frame, Level, LogEntry, Mechanism, Request, SdkInfo, SdkPackage,
-    Stacktrace, User, Values,
+    Breadcrumb, Contexts, Event, Exception, Frame, Level, LogEntry, Mechanism, Request, SdkInfo,
+    SdkPackage, Stacktrace, User, Values,
 };
-pub use hooks::{AfterSend, BeforeSend, Filter};
 pub use feedback::{capture_user_feedback, ReportDialog, UserFeedback};
+pub use hooks::{AfterSend, BeforeSend, Filter};
 #[cfg(feature = "anyhow")]
 pub use integrations::anyhow::{capture_anyhow, capture_anyhow_with};
 #[cfg(feature = "log")]
@@ -92,9 +93,11 @@ pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use scope::Scope;
 pub use sentry_sources_macro::embed_sources;
-pub use test_event::{send_test_event, TestEventOutcome};
 pub use source_context::SourceTable;
-pub use transport::{DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient};
+pub use test_event::{send_test_event, TestEventOutcome};
+pub use transport::{
+    DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient,
+};
 
 /// The SDK's name, as sent in `sdk.name` and `User-Agent`.
 pub const SDK_NAME: &str = "sentry.rust.core";

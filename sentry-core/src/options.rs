@@ -510,10 +510,17 @@ impl ClientOptions {
     /// Checks every option, naming the first bad one.
     pub fn validate(&self) -> Result<(), Error> {
         if let Some(dsn) = &self.dsn {
-            dsn.parse::<crate::Dsn>().map_err(|source| Error::InvalidDsn { dsn: mask_dsn(dsn), source })?;
+            dsn.parse::<crate::Dsn>()
+                .map_err(|source| Error::InvalidDsn {
+                    dsn: mask_dsn(dsn),
+                    source,
+                })?;
         }
         if !(0.0..=1.0).contains(&self.sample_rate) || self.sample_rate.is_nan() {
-            return Err(Error::option("sample_rate", format!("{} is not between 0.0 and 1.0", self.sample_rate)));
+            return Err(Error::option(
+                "sample_rate",
+                format!("{} is not between 0.0 and 1.0", self.sample_rate),
+            ));
         }
         if self.send_max_attempts == 0 {
             return Err(Error::option("send_max_attempts", "must be at least 1"));
@@ -521,7 +528,10 @@ impl ClientOptions {
         if self.context_lines > MAX_CONTEXT_LINES {
             return Err(Error::option(
                 "context_lines",
-                format!("{} is more than the maximum of {MAX_CONTEXT_LINES}", self.context_lines),
+                format!(
+                    "{} is more than the maximum of {MAX_CONTEXT_LINES}",
+                    self.context_lines
+                ),
             ));
         }
         if self.queue_capacity == 0 {
@@ -533,12 +543,18 @@ impl ClientOptions {
         if self.cache_max_bytes < MIN_CACHE_MAX_BYTES {
             return Err(Error::option(
                 "cache_max_bytes",
-                format!("{} is less than the minimum of {MIN_CACHE_MAX_BYTES}", self.cache_max_bytes),
+                format!(
+                    "{} is less than the minimum of {MIN_CACHE_MAX_BYTES}",
+                    self.cache_max_bytes
+                ),
             ));
         }
         if let Some(url) = self.spotlight_url_if_on() {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Error::option("spotlight", format!("`{url}` is not an http(s) URL")));
+                return Err(Error::option(
+                    "spotlight",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
             }
         }
         if self.pool_max_connections == 0 {
@@ -552,18 +568,27 @@ impl ClientOptions {
         }
         for p in &self.source_code_exclude_patterns {
             regex::Regex::new(p).map_err(|e| {
-                Error::option("source_code_exclude_patterns", format!("`{p}` is not a valid regex: {e}"))
+                Error::option(
+                    "source_code_exclude_patterns",
+                    format!("`{p}` is not a valid regex: {e}"),
+                )
             })?;
         }
         glob::Pattern::new(&self.source_code_path_pattern).map_err(|e| {
             Error::option(
                 "source_code_path_pattern",
-                format!("`{}` is not a valid glob: {e}", self.source_code_path_pattern),
+                format!(
+                    "`{}` is not a valid glob: {e}",
+                    self.source_code_path_pattern
+                ),
             )
         })?;
         for (k, v) in &self.tags {
             if k.is_empty() || k.chars().count() > 200 || v.chars().count() > 200 {
-                return Err(Error::option("tags", format!("tag `{k}`: keys and values must be 1 to 200 characters")));
+                return Err(Error::option(
+                    "tags",
+                    format!("tag `{k}`: keys and values must be 1 to 200 characters"),
+                ));
             }
         }
         Ok(())
@@ -582,7 +607,10 @@ pub(crate) fn spotlight_from_env(v: &str) -> Option<String> {
 
 /// Replaces the secret of a DSN-like string with `***` for messages.
 pub(crate) fn mask_dsn(dsn: &str) -> String {
-    match dsn.split_once("://").and_then(|(s, rest)| rest.rsplit_once('@').map(|(auth, host)| (s, auth, host))) {
+    match dsn
+        .split_once("://")
+        .and_then(|(s, rest)| rest.rsplit_once('@').map(|(auth, host)| (s, auth, host)))
+    {
         Some((scheme, auth, host)) => match auth.split_once(':') {
             Some((public, _)) => format!("{scheme}://{public}:***@{host}"),
             None => dsn.to_owned(),
@@ -632,7 +660,9 @@ mod tests {
 
     #[test]
     fn included_environments_gate_sending() {
-        let o = ClientOptions::new().environment("dev").included_environments(["prod"]);
+        let o = ClientOptions::new()
+            .environment("dev")
+            .included_environments(["prod"]);
         assert!(!o.environment_included());
         let o = o.environment("prod");
         assert!(o.environment_included());
@@ -643,18 +673,39 @@ mod tests {
         let cases: Vec<(ClientOptions, &str)> = vec![
             (ClientOptions::new().sample_rate(1.5), "sample_rate"),
             (ClientOptions::new().sample_rate(f64::NAN), "sample_rate"),
-            (ClientOptions::new().send_max_attempts(0), "send_max_attempts"),
+            (
+                ClientOptions::new().send_max_attempts(0),
+                "send_max_attempts",
+            ),
             (ClientOptions::new().context_lines(500), "context_lines"),
             (ClientOptions::new().queue_capacity(0), "queue_capacity"),
-            (ClientOptions::new().pool_max_connections(0), "pool_max_connections"),
-            (ClientOptions::new().http_timeout(Duration::ZERO), "http_timeout"),
+            (
+                ClientOptions::new().pool_max_connections(0),
+                "pool_max_connections",
+            ),
+            (
+                ClientOptions::new().http_timeout(Duration::ZERO),
+                "http_timeout",
+            ),
             (ClientOptions::new().environment(" "), "environment_name"),
-            (ClientOptions::new().source_code_exclude_patterns(["(unclosed"]), "source_code_exclude_patterns"),
-            (ClientOptions::new().source_code_path_pattern("***/["), "source_code_path_pattern"),
+            (
+                ClientOptions::new().source_code_exclude_patterns(["(unclosed"]),
+                "source_code_exclude_patterns",
+            ),
+            (
+                ClientOptions::new().source_code_path_pattern("***/["),
+                "source_code_path_pattern",
+            ),
             (ClientOptions::new().tag("", "x"), "tags"),
-            (ClientOptions::new().cache_max_envelopes(0), "cache_max_envelopes"),
+            (
+                ClientOptions::new().cache_max_envelopes(0),
+                "cache_max_envelopes",
+            ),
             (ClientOptions::new().cache_max_bytes(10), "cache_max_bytes"),
-            (ClientOptions::new().spotlight_url("localhost:8969"), "spotlight"),
+            (
+                ClientOptions::new().spotlight_url("localhost:8969"),
+                "spotlight",
+            ),
         ];
         for (o, name) in cases {
             match o.validate() {
@@ -666,7 +717,10 @@ mod tests {
 
     #[test]
     fn bad_dsn_is_a_typed_error_with_the_secret_masked() {
-        let err = ClientOptions::new().dsn("http://pub:topsecret@host").validate().unwrap_err();
+        let err = ClientOptions::new()
+            .dsn("http://pub:topsecret@host")
+            .validate()
+            .unwrap_err();
         match &err {
             Error::InvalidDsn { dsn, source } => {
                 assert_eq!(dsn, "http://pub:***@host");
@@ -679,12 +733,27 @@ mod tests {
 
     #[test]
     fn spotlight_env_values() {
-        assert_eq!(spotlight_from_env("true").as_deref(), Some("http://localhost:8969/stream"));
-        assert_eq!(spotlight_from_env(" ON ").as_deref(), Some("http://localhost:8969/stream"));
+        assert_eq!(
+            spotlight_from_env("true").as_deref(),
+            Some("http://localhost:8969/stream")
+        );
+        assert_eq!(
+            spotlight_from_env(" ON ").as_deref(),
+            Some("http://localhost:8969/stream")
+        );
         assert_eq!(spotlight_from_env("0"), None);
-        assert_eq!(spotlight_from_env("http://127.0.0.1:9/stream").as_deref(), Some("http://127.0.0.1:9/stream"));
-        assert_eq!(ClientOptions::new().spotlight(true).spotlight_url_if_on(), Some("http://localhost:8969/stream"));
-        assert_eq!(ClientOptions::new().spotlight(false).spotlight_url_if_on(), None);
+        assert_eq!(
+            spotlight_from_env("http://127.0.0.1:9/stream").as_deref(),
+            Some("http://127.0.0.1:9/stream")
+        );
+        assert_eq!(
+            ClientOptions::new().spotlight(true).spotlight_url_if_on(),
+            Some("http://localhost:8969/stream")
+        );
+        assert_eq!(
+            ClientOptions::new().spotlight(false).spotlight_url_if_on(),
+            None
+        );
     }
 
     #[test]

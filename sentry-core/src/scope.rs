@@ -125,7 +125,11 @@ impl Scope {
             event.request.clone_from(&self.request);
         }
         for (k, v) in &self.contexts.0 {
-            event.contexts.0.entry(k.clone()).or_insert_with(|| v.clone());
+            event
+                .contexts
+                .0
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         if !self.breadcrumbs.is_empty() {
             // Scope breadcrumbs come first, per-event ones after; keep the newest `max`.
@@ -148,7 +152,10 @@ mod tests {
         for i in 0..5 {
             s.add_breadcrumb(Breadcrumb::new("c", format!("{i}")), 3);
         }
-        let msgs: Vec<_> = s.breadcrumbs().map(|b| b.message.clone().unwrap()).collect();
+        let msgs: Vec<_> = s
+            .breadcrumbs()
+            .map(|b| b.message.clone().unwrap())
+            .collect();
         assert_eq!(msgs, ["2", "3", "4"]);
     }
 
@@ -177,7 +184,12 @@ mod tests {
         let mut e = Event::new();
         e.breadcrumbs.values.push(Breadcrumb::new("c", "event"));
         s.apply_to(&mut e, 2);
-        let msgs: Vec<_> = e.breadcrumbs.values.iter().map(|b| b.message.clone().unwrap()).collect();
+        let msgs: Vec<_> = e
+            .breadcrumbs
+            .values
+            .iter()
+            .map(|b| b.message.clone().unwrap())
+            .collect();
         assert_eq!(msgs, ["mid", "event"]);
     }
 }

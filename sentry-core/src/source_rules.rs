@@ -22,12 +22,21 @@ impl SourceRules {
             .then(|| glob::Pattern::new(&o.source_code_path_pattern).ok())
             .flatten();
         SourceRules {
-            exclude: o.source_code_exclude_patterns.iter().filter_map(|p| regex::Regex::new(p).ok()).collect(),
+            exclude: o
+                .source_code_exclude_patterns
+                .iter()
+                .filter_map(|p| regex::Regex::new(p).ok())
+                .collect(),
             pattern,
             roots: o
                 .root_source_code_paths
                 .iter()
-                .map(|p| p.to_string_lossy().replace('\\', "/").trim_end_matches('/').to_owned())
+                .map(|p| {
+                    p.to_string_lossy()
+                        .replace('\\', "/")
+                        .trim_end_matches('/')
+                        .to_owned()
+                })
                 .filter(|p| !p.is_empty())
                 .collect(),
         }
@@ -44,16 +53,27 @@ impl SourceRules {
     }
 
     fn apply_to_frame(&self, frame: &mut Frame) {
-        let paths: Vec<String> =
-            [&frame.abs_path, &frame.filename].into_iter().flatten().map(|p| p.replace('\\', "/")).collect();
-        if paths.iter().any(|p| self.roots.iter().any(|r| p.starts_with(&format!("{r}/")))) {
+        let paths: Vec<String> = [&frame.abs_path, &frame.filename]
+            .into_iter()
+            .flatten()
+            .map(|p| p.replace('\\', "/"))
+            .collect();
+        if paths
+            .iter()
+            .any(|p| self.roots.iter().any(|r| p.starts_with(&format!("{r}/"))))
+        {
             frame.in_app = Some(true);
         }
         if frame.context_line.is_none() {
             return;
         }
-        let excluded = paths.iter().any(|p| self.exclude.iter().any(|re| re.is_match(p)));
-        let outside_pattern = self.pattern.as_ref().is_some_and(|g| !paths.iter().any(|p| g.matches(p)));
+        let excluded = paths
+            .iter()
+            .any(|p| self.exclude.iter().any(|re| re.is_match(p)));
+        let outside_pattern = self
+            .pattern
+            .as_ref()
+            .is_some_and(|g| !paths.iter().any(|p| g.matches(p)));
         if excluded || outside_pattern {
             frame.pre_context.clear();
             frame.context_line = None;
@@ -77,7 +97,8 @@ mod tests {
 
     #[test]
     fn excluded_paths_lose_their_source_lines() {
-        let rules = SourceRules::new(&ClientOptions::new().source_code_exclude_patterns([r"/secrets?/"]));
+        let rules =
+            SourceRules::new(&ClientOptions::new().source_code_exclude_patterns([r"/secrets?/"]));
         let mut t = Stacktrace::new(vec![frame("src/secret/keys.rs"), frame("src/main.rs")]);
         rules.apply(&mut t);
         assert_eq!(t.frames[0].context_line, None);
@@ -87,7 +108,8 @@ mod tests {
 
     #[test]
     fn only_files_matching_the_pattern_keep_source_lines() {
-        let rules = SourceRules::new(&ClientOptions::new().source_code_path_pattern("**/handlers/*.rs"));
+        let rules =
+            SourceRules::new(&ClientOptions::new().source_code_path_pattern("**/handlers/*.rs"));
         let mut t = Stacktrace::new(vec![frame("src/handlers/cart.rs"), frame("src/db.rs")]);
         rules.apply(&mut t);
         assert!(t.frames[0].context_line.is_some());
@@ -96,7 +118,9 @@ mod tests {
 
     #[test]
     fn frames_under_a_root_are_in_app() {
-        let rules = SourceRules::new(&ClientOptions::new().root_source_code_paths(["/build/app/vendor/ours"]));
+        let rules = SourceRules::new(
+            &ClientOptions::new().root_source_code_paths(["/build/app/vendor/ours"]),
+        );
         let mut t = Stacktrace::new(vec![frame("vendor/ours/lib.rs"), frame("src/main.rs")]);
         t.frames[0].in_app = Some(false);
         rules.apply(&mut t);

@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The current UTC time as RFC 3339 with microseconds, e.g. `2026-11-25T13:10:50.123456Z`.
 pub(crate) fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     rfc3339(d.as_secs(), d.subsec_micros())
 }
 
@@ -66,7 +68,10 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.000005Z");
-        assert_eq!(rfc3339(1_795_000_000, 123_456), "2026-11-18T11:06:40.123456Z");
+        assert_eq!(
+            rfc3339(1_795_000_000, 123_456),
+            "2026-11-18T11:06:40.123456Z"
+        );
     }
 
     #[test]

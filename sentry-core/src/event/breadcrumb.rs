@@ -40,7 +40,11 @@ impl Default for Breadcrumb {
 impl Breadcrumb {
     /// A breadcrumb with a category and message, timestamped now.
     pub fn new(category: impl Into<String>, message: impl Into<String>) -> Self {
-        Breadcrumb { category: Some(category.into()), message: Some(message.into()), ..Default::default() }
+        Breadcrumb {
+            category: Some(category.into()),
+            message: Some(message.into()),
+            ..Default::default()
+        }
     }
 
     /// Sets the level.
@@ -52,7 +56,11 @@ impl Breadcrumb {
 
     /// Adds one data entry.
     #[must_use]
-    pub fn with_data(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn with_data(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.data.insert(key.into(), value.into());
         self
     }

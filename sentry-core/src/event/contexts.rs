@@ -15,7 +15,12 @@ impl Contexts {
     }
 
     /// Sets context `key`, of type `ty`, to the given fields.
-    pub fn insert(&mut self, key: impl Into<String>, ty: &str, fields: serde_json::Map<String, serde_json::Value>) {
+    pub fn insert(
+        &mut self,
+        key: impl Into<String>,
+        ty: &str,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) {
         let mut obj = fields;
         obj.insert("type".to_owned(), serde_json::Value::String(ty.to_owned()));
         self.0.insert(key.into(), obj);

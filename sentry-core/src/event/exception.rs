@@ -26,7 +26,11 @@ pub struct Exception {
 impl Exception {
     /// An exception with a type and a message.
     pub fn new(ty: impl Into<String>, value: impl Into<String>) -> Self {
-        Exception { ty: ty.into(), value: Some(value.into()), ..Default::default() }
+        Exception {
+            ty: ty.into(),
+            value: Some(value.into()),
+            ..Default::default()
+        }
     }
 }
 
@@ -51,6 +55,11 @@ pub struct Mechanism {
 impl Mechanism {
     /// A mechanism of the given type and handled state.
     pub fn new(ty: impl Into<String>, handled: bool) -> Self {
-        Mechanism { ty: ty.into(), handled: Some(handled), synthetic: None, data: BTreeMap::new() }
+        Mechanism {
+            ty: ty.into(),
+            handled: Some(handled),
+            synthetic: None,
+            data: BTreeMap::new(),
+        }
     }
 }

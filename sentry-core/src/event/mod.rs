@@ -23,7 +23,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 /// Severity of an event or breadcrumb.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Debugging information.
@@ -67,7 +69,9 @@ impl std::str::FromStr for Level {
             "warning" | "warn" => Ok(Level::Warning),
             "error" => Ok(Level::Error),
             "fatal" | "critical" => Ok(Level::Fatal),
-            other => Err(format!("unknown level `{other}` (expected debug, info, warning, error or fatal)")),
+            other => Err(format!(
+                "unknown level `{other}` (expected debug, info, warning, error or fatal)"
+            )),
         }
     }
 }
@@ -90,7 +94,11 @@ pub struct LogEntry {
 impl LogEntry {
     /// A plain message with no template.
     pub fn new(formatted: impl Into<String>) -> Self {
-        LogEntry { formatted: Some(formatted.into()), message: None, params: Vec::new() }
+        LogEntry {
+            formatted: Some(formatted.into()),
+            message: None,
+            params: Vec::new(),
+        }
     }
 }
 
@@ -258,7 +266,11 @@ impl Event {
 
     /// A message event.
     pub fn message(message: impl Into<String>, level: Level) -> Self {
-        Event { logentry: Some(LogEntry::new(message)), level, ..Self::default() }
+        Event {
+            logentry: Some(LogEntry::new(message)),
+            level,
+            ..Self::default()
+        }
     }
 
     /// The event's title as Sentry shows it: the last exception, or the message.
@@ -278,7 +290,10 @@ impl Event {
 
 /// Seconds since the Unix epoch, as a float with microsecond precision.
 pub(crate) fn now_epoch() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Serializes a UUID as 32 lowercase hex characters, accepting the hyphenated form on input.

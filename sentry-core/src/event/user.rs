@@ -25,6 +25,9 @@ pub struct User {
 impl User {
     /// A user with just an id.
     pub fn with_id(id: impl Into<String>) -> Self {
-        User { id: Some(id.into()), ..Default::default() }
+        User {
+            id: Some(id.into()),
+            ..Default::default()
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Integrations that capture events without explicit calls, each behind a cargo feature.
 
-#[cfg(feature = "panic")]
-pub(crate) mod panic;
 #[cfg(feature = "anyhow")]
 pub(crate) mod anyhow;
 #[cfg(feature = "log")]
 pub mod log;
+#[cfg(feature = "panic")]
+pub(crate) mod panic;
 #[cfg(feature = "tower")]
 pub mod tower;
 #[cfg(feature = "tracing")]
@@ -22,5 +22,7 @@ pub(crate) fn is_sdk_target(target: &str) -> bool {
 /// of the HTTP client) the `log` and `tracing` integrations never report.
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub(crate) fn on_sdk_thread() -> bool {
-    std::thread::current().name().is_some_and(|n| n.starts_with("sentry-"))
+    std::thread::current()
+        .name()
+        .is_some_and(|n| n.starts_with("sentry-"))
 }

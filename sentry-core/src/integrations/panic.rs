@@ -64,7 +64,9 @@ fn panic_event(info: &PanicHookInfo<'_>) -> Event {
     let mut mechanism = Mechanism::new("panic", false);
     let thread = std::thread::current();
     let name = thread.name().unwrap_or("<unnamed>").to_owned();
-    mechanism.data.insert("thread_name".into(), name.clone().into());
+    mechanism
+        .data
+        .insert("thread_name".into(), name.clone().into());
     exc.mechanism = Some(mechanism);
     let mut event = Event::new();
     event.level = Level::Fatal;
