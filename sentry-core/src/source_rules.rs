@@ -87,12 +87,13 @@ mod tests {
     use super::*;
 
     fn frame(path: &str) -> Frame {
-        let mut f = Frame::default();
-        f.filename = Some(path.to_owned());
-        f.abs_path = Some(format!("/build/app/{path}"));
-        f.context_line = Some("let x = 1;".into());
-        f.pre_context = vec!["fn a() {".into()];
-        f
+        Frame {
+            filename: Some(path.to_owned()),
+            abs_path: Some(format!("/build/app/{path}")),
+            context_line: Some("let x = 1;".into()),
+            pre_context: vec!["fn a() {".into()],
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl RecordingClient {
 
     /// Everything posted so far.
     pub fn posts(&self) -> Vec<RecordedPost> {
-        self.posts.lock().unwrap().clone()
+        self.posts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
@@ -57,7 +57,7 @@ impl HttpClient for RecordingClient {
             request.body.to_vec()
         };
         let result = self.inner.post(request);
-        self.posts.lock().unwrap().push(RecordedPost {
+        self.posts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(RecordedPost {
             headers: request
                 .headers
                 .iter()
