@@ -3,3 +3,8 @@
 
 pub mod peers;
 pub mod recording;
+
+/// Every Rust snippet of the README, compiled (and run, unless marked `no_run`) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

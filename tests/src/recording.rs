@@ -37,7 +37,10 @@ impl RecordingClient {
 
     /// Everything posted so far.
     pub fn posts(&self) -> Vec<RecordedPost> {
-        self.posts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.posts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -57,16 +60,19 @@ impl HttpClient for RecordingClient {
             request.body.to_vec()
         };
         let result = self.inner.post(request);
-        self.posts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(RecordedPost {
-            headers: request
-                .headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            body,
-            gzipped,
-            status: result.as_ref().map(|r| r.status).unwrap_or(0),
-        });
+        self.posts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(RecordedPost {
+                headers: request
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+                body,
+                gzipped,
+                status: result.as_ref().map(|r| r.status).unwrap_or(0),
+            });
         result
     }
 }

@@ -1,6 +1,5 @@
-//! The examples of the integrations' documentation (docs/integrations.md, or the `Integrations`
-//! section of the README once merged there) are copies of the integrations' doc tests, so they
-//! compile and run with `cargo test --doc`.
+//! The examples of the README's `Integrations` section are copies of the integrations' doc tests,
+//! so they compile and run with `cargo test --doc`.
 
 /// The doc comments that hold the doc tests.
 const SOURCES: &[&str] = &[
@@ -14,11 +13,11 @@ const SOURCES: &[&str] = &[
 #[test]
 fn every_integration_example_is_a_doc_test() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let section = ["docs/integrations.md", "README.md"]
+    let section = ["README.md"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(root.join(p)).ok())
         .find_map(|text| integrations_section(&text))
-        .expect("an `Integrations` section in docs/integrations.md or README.md");
+        .expect("an `Integrations` section in README.md");
     let doc_tests: Vec<Vec<String>> = SOURCES.iter().flat_map(|s| doc_code_blocks(s)).collect();
     let blocks = rust_blocks(&section);
     assert!(
