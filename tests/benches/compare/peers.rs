@@ -1,0 +1,163 @@
+//! The two SDKs behind one small interface, set up the same way: default transport (ureq),
+//! background sending, the panic integration installed by `init`.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::time::Duration;
+
+/// Which SDK a child process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Sdk {
+    /// This workspace's `sentry-core`.
+    Ours,
+    /// The official `sentry` crate.
+    Official,
+    /// No SDK at all: the harness's own cost.
+    Bare,
+}
+
+impl Sdk {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Sdk::Ours => "ours",
+            Sdk::Official => "official",
+            Sdk::Bare => "none",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Sdk> {
+        [Sdk::Ours, Sdk::Official, Sdk::Bare]
+            .into_iter()
+            .find(|sdk| sdk.name() == s)
+    }
+}
+
+/// An initialized SDK; dropping it shuts the SDK down as the application would.
+pub(crate) struct Session {
+    sdk: Sdk,
+    guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("sdk", &self.sdk)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Initializes `sdk` for `dsn`. `attach_stacktrace` is the official SDK's switch for stack
+    /// traces on `capture_error`; ours always takes one for errors (and takes it raw).
+    pub(crate) fn init(sdk: Sdk, dsn: &str, attach_stacktrace: bool) -> Session {
+        let guard: Option<Box<dyn Any + Send + Sync>> = match sdk {
+            Sdk::Ours => {
+                let options = sentry_core::ClientOptions::new().dsn(dsn);
+                let guard = sentry_core::init(options).expect("our SDK accepts the bench options");
+                Some(Box::new(guard))
+            }
+            Sdk::Official => {
+                let mut options = sentry::ClientOptions::default();
+                options.attach_stacktrace = attach_stacktrace;
+                Some(Box::new(sentry::init((dsn, options))))
+            }
+            Sdk::Bare => None,
+        };
+        Session { sdk, guard }
+    }
+
+    pub(crate) fn capture_message(&self, message: &str) {
+        match self.sdk {
+            Sdk::Ours => {
+                std::hint::black_box(sentry_core::capture_message(
+                    message,
+                    sentry_core::Level::Info,
+                ));
+            }
+            Sdk::Official => {
+                std::hint::black_box(sentry::capture_message(message, sentry::Level::Info));
+            }
+            Sdk::Bare => {
+                std::hint::black_box(message.to_owned());
+            }
+        }
+    }
+
+    pub(crate) fn capture_error(&self, err: &RequestFailed) {
+        match self.sdk {
+            Sdk::Ours => {
+                std::hint::black_box(sentry_core::capture_error(err));
+            }
+            Sdk::Official => {
+                std::hint::black_box(sentry::capture_error(err));
+            }
+            Sdk::Bare => {
+                std::hint::black_box(err.to_string());
+            }
+        }
+    }
+
+    /// Waits until queued events are sent, at most `timeout`.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        match self.sdk {
+            Sdk::Ours => sentry_core::flush(timeout),
+            Sdk::Official => sentry::Hub::current()
+                .client()
+                .is_none_or(|c| c.flush(Some(timeout))),
+            Sdk::Bare => true,
+        }
+    }
+
+    /// Hands the SDK's guard out, to drop it elsewhere (a shutdown that may hang).
+    pub(crate) fn into_guard(mut self) -> Option<Box<dyn Any + Send + Sync>> {
+        self.guard.take()
+    }
+}
+
+/// A three-level error chain: request failed ← config unreadable ← io::Error.
+#[derive(Debug)]
+pub(crate) struct RequestFailed(ConfigUnreadable);
+
+#[derive(Debug)]
+pub(crate) struct ConfigUnreadable(std::io::Error);
+
+impl RequestFailed {
+    pub(crate) fn sample() -> Self {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file: /etc/app.toml");
+        RequestFailed(ConfigUnreadable(io))
+    }
+}
+
+impl fmt::Display for RequestFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("request failed")
+    }
+}
+
+impl fmt::Display for ConfigUnreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("config unreadable")
+    }
+}
+
+impl Error for RequestFailed {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl Error for ConfigUnreadable {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Runs `f` `depth` calls deep, so stack traces have application frames to walk and resolve.
+#[inline(never)]
+pub(crate) fn nested<R>(depth: usize, f: &mut dyn FnMut() -> R) -> R {
+    if depth == 0 {
+        return f();
+    }
+    std::hint::black_box(nested(std::hint::black_box(depth - 1), f))
+}
