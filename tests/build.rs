@@ -1,0 +1,7 @@
+//! Embeds the test crate's own sources, so end-to-end tests can check source context at a server.
+fn main() {
+    sentry_build_support::SourceEmbed::new()
+        .root("src")
+        .root("tests")
+        .embed();
+}
