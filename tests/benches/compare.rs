@@ -17,7 +17,7 @@
 //! `--only group,group` (metric groups: message, burst, burst_cache, error, panic, stalled, serialize,
 //! storm, throughput1, throughput8).
 //!
-//! The design notes and the latest figures are in `docs/performance.md`.
+//! The design notes and the latest figures are in the README's "Performance" section.
 
 mod compare {
     pub(crate) mod child;
@@ -66,6 +66,11 @@ fn main() {
         }
         return;
     }
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and gets a smoke check.
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("compare: nothing measured; run `cargo bench -p tests --bench compare`");
+        return;
+    }
     let args = Args::parse();
     let started = Instant::now();
     let machine = machine::Machine::detect();
@@ -92,6 +97,10 @@ fn main() {
             if group == Group::BurstCache {
                 sdks = vec![Sdk::Ours];
             }
+            if group == Group::Serialize {
+                // One child measures both SDKs, interleaved.
+                sdks = vec![Sdk::Bare];
+            }
             for sdk in sdks {
                 let dsn = match group {
                     Group::Stalled => stalled.dsn(),
@@ -103,7 +112,11 @@ fn main() {
                     run + 1,
                     args.runs,
                     group.name(),
-                    sdk.name()
+                    if group == Group::Serialize {
+                        "both"
+                    } else {
+                        sdk.name()
+                    }
                 );
                 let t = Instant::now();
                 let out = run_child(group, sdk, &dsn);
@@ -163,7 +176,15 @@ fn record(
             return;
         }
     };
+    // A key may name the SDK it is about (`ours.ns`), when one child measured both.
     let mut push = |key: &str, value: f64| {
+        let (sdk, key) = match key
+            .split_once('.')
+            .and_then(|(s, k)| Some((Sdk::parse(s)?, k)))
+        {
+            Some((named, key)) => (named, key),
+            None => (sdk, key),
+        };
         results
             .entry((format!("{name}.{key}"), sdk))
             .or_default()

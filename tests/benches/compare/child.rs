@@ -82,11 +82,15 @@ pub(crate) fn run(group: Group, sdk: Sdk, dsn: &str) {
         Group::Panic => panic(sdk, dsn),
         Group::Stalled => stalled(sdk, dsn),
         Group::Serialize => {
-            let m = crate::serialize::measure(sdk);
-            emit("ns", m.envelope_ns);
-            emit("json_ns", m.json_ns);
-            emit("clone_ns", m.clone_ns);
-            emit("bytes", m.bytes);
+            // Both SDKs, interleaved in this one process; keys carry the SDK's name.
+            let (ours, official) = crate::serialize::measure();
+            for (sdk, m) in [(Sdk::Ours, ours), (Sdk::Official, official)] {
+                let name = sdk.name();
+                emit(&format!("{name}.ns"), m.envelope_ns);
+                emit(&format!("{name}.json_ns"), m.json_ns);
+                emit(&format!("{name}.clone_ns"), m.clone_ns);
+                emit(&format!("{name}.bytes"), m.bytes);
+            }
         }
         Group::Storm => storm(sdk, dsn),
         Group::Throughput(threads) => throughput(sdk, dsn, threads),

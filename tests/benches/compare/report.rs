@@ -188,7 +188,7 @@ const CONTEXT: &[(&str, &str, Unit)] = &[
         Unit::Micros,
     ),
     (
-        "serialize: cloning the event (subtracted)",
+        "serialize: cloning the event (not included)",
         "serialize.clone_ns",
         Unit::Micros,
     ),

@@ -1,14 +1,16 @@
 //! The same 20-frame error event in each SDK's protocol types, and its serialization into
 //! envelope bytes the way each SDK's transport does it.
 
-use crate::peers::Sdk;
 use crate::stats::{nanos, percentile};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 const FRAMES: usize = 20;
-const BATCH: usize = 2000;
-const BATCHES: usize = 25;
+/// Calls per timed batch.
+const COPIES: usize = 16;
+/// Rounds (a batch of each call for each SDK), after the warm-up ones.
+const ROUNDS: usize = 1500;
+const WARMUP_ROUNDS: usize = 50;
 
 /// The values every frame gets, shared by both SDKs' events.
 struct FrameData {
@@ -174,64 +176,108 @@ fn official_bytes(event: sentry::protocol::Event<'static>) -> Vec<u8> {
     body
 }
 
-/// Median nanoseconds per call of `f` over batches.
-fn per_call(mut f: impl FnMut()) -> u64 {
-    for _ in 0..BATCH / 4 {
+/// Nanoseconds per call of `f` over one batch of `n` calls.
+fn batch(n: usize, mut f: impl FnMut()) -> u64 {
+    let start = Instant::now();
+    for _ in 0..n {
         f();
     }
-    let mut batches: Vec<u64> = (0..BATCHES)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..BATCH {
-                f();
-            }
-            nanos(start.elapsed()) / BATCH as u64
-        })
-        .collect();
-    percentile(&mut batches, 50.0)
+    nanos(start.elapsed()) / n as u64
 }
 
-/// What [`measure`] found.
+/// Nanoseconds per call of `f`, which consumes its event, over one batch: the copies are made
+/// before the batch is timed (few, so they stay in the CPU caches as a just-captured event
+/// would), and dropping them is part of the call, as in the transport.
+fn consuming_batch<E: Clone>(event: &E, f: fn(E) -> Vec<u8>) -> u64 {
+    let copies: Vec<E> = (0..COPIES).map(|_| event.clone()).collect();
+    let start = Instant::now();
+    for copy in copies {
+        std::hint::black_box(f(copy));
+    }
+    nanos(start.elapsed()) / COPIES as u64
+}
+
+/// One SDK's event and how its transport frames it.
+struct Subject<E> {
+    event: E,
+    bytes: fn(E) -> Vec<u8>,
+    json: fn(&E) -> usize,
+    envelope: Vec<u64>,
+    json_ns: Vec<u64>,
+    clone: Vec<u64>,
+}
+
+impl<E: Clone> Subject<E> {
+    fn new(event: E, bytes: fn(E) -> Vec<u8>, json: fn(&E) -> usize) -> Self {
+        Subject {
+            event,
+            bytes,
+            json,
+            envelope: Vec::new(),
+            json_ns: Vec::new(),
+            clone: Vec::new(),
+        }
+    }
+
+    /// One round: a batch of each kind of call.
+    fn round(&mut self) {
+        self.envelope.push(consuming_batch(&self.event, self.bytes));
+        let (event, json) = (&self.event, self.json);
+        self.json_ns.push(batch(COPIES, || {
+            std::hint::black_box(json(event));
+        }));
+        self.clone.push(batch(COPIES, || {
+            std::hint::black_box(event.clone());
+        }));
+    }
+
+    fn result(mut self) -> Serialized {
+        Serialized {
+            bytes: (self.bytes)(self.event.clone()).len(),
+            envelope_ns: percentile(&mut self.envelope, 50.0),
+            json_ns: percentile(&mut self.json_ns, 50.0),
+            clone_ns: percentile(&mut self.clone, 50.0),
+        }
+    }
+}
+
+/// What [`measure`] found for one SDK.
 #[derive(Debug, Default)]
 pub(crate) struct Serialized {
-    /// Nanoseconds to turn the event into envelope bytes, the clone taken out.
+    /// Nanoseconds to turn an owned event into envelope bytes (and drop it).
     pub(crate) envelope_ns: u64,
     /// Nanoseconds of `serde_json::to_vec(&event)` alone.
     pub(crate) json_ns: u64,
-    /// Nanoseconds of cloning the event.
+    /// Nanoseconds of cloning the event (not part of the figures above).
     pub(crate) clone_ns: u64,
     /// Size of the envelope.
     pub(crate) bytes: usize,
 }
 
-/// Both SDKs' envelope APIs consume or copy the event, so each call clones it; the cost of that
-/// clone, measured on its own, is subtracted.
-pub(crate) fn measure(sdk: Sdk) -> Serialized {
-    fn run<E: Clone>(event: E, bytes: fn(E) -> Vec<u8>, json: fn(&E) -> usize) -> Serialized {
-        let size = bytes(event.clone()).len();
-        let clone_ns = per_call(|| {
-            std::hint::black_box(event.clone());
-        });
-        let total = per_call(|| {
-            std::hint::black_box(bytes(event.clone()));
-        });
-        let json_ns = per_call(|| {
-            std::hint::black_box(json(&event));
-        });
-        Serialized {
-            envelope_ns: total.saturating_sub(clone_ns),
-            json_ns,
-            clone_ns,
-            bytes: size,
+/// Serializes each SDK's event into envelope bytes the way its transport does, in rounds that
+/// alternate between the two SDKs so both see the same machine (this group installs no SDK, so
+/// one process runs both). Returns (ours, official).
+pub(crate) fn measure() -> (Serialized, Serialized) {
+    let mut ours = Subject::new(ours_event(), ours_bytes, |e| {
+        serde_json::to_vec(e).map_or(0, |v| v.len())
+    });
+    let mut official = Subject::new(official_event(), official_bytes, |e| {
+        serde_json::to_vec(e).map_or(0, |v| v.len())
+    });
+    for _ in 0..WARMUP_ROUNDS {
+        ours.round();
+        official.round();
+    }
+    ours = Subject::new(ours.event, ours.bytes, ours.json);
+    official = Subject::new(official.event, official.bytes, official.json);
+    for i in 0..ROUNDS {
+        if i % 2 == 0 {
+            ours.round();
+            official.round();
+        } else {
+            official.round();
+            ours.round();
         }
     }
-    match sdk {
-        Sdk::Ours => run(ours_event(), ours_bytes, |e| {
-            serde_json::to_vec(e).map_or(0, |v| v.len())
-        }),
-        Sdk::Official => run(official_event(), official_bytes, |e| {
-            serde_json::to_vec(e).map_or(0, |v| v.len())
-        }),
-        Sdk::Bare => Serialized::default(),
-    }
+    (ours.result(), official.result())
 }
