@@ -76,6 +76,7 @@ thread_local! {
 
 /// True while this thread runs a user callback (the panic hook ignores panics from there; they
 /// are reported as a failed callback instead).
+#[cfg_attr(not(feature = "panic"), allow(dead_code))]
 pub(crate) fn in_sdk_callback() -> bool {
     IN_CALLBACK.try_with(std::cell::Cell::get).unwrap_or(false)
 }

@@ -26,3 +26,16 @@ pub(crate) fn on_sdk_thread() -> bool {
         .name()
         .is_some_and(|n| n.starts_with("sentry-"))
 }
+
+/// The panic message: `&str` and `String` payloads as text, anything else named as such. Shared
+/// by the panic hook and the tower layer, so both report a panic the same way.
+#[cfg(any(feature = "panic", feature = "tower"))]
+pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}

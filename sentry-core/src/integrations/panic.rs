@@ -7,6 +7,7 @@
 //! An uncaught panic on the main thread with unwinding drops the [`ClientGuard`](crate::ClientGuard),
 //! which flushes.
 
+use super::payload_text;
 use crate::context::{Context, EventSource};
 use crate::event::{Event, Exception, Level, Mechanism};
 use crate::stacktrace::RawStacktrace;
@@ -73,17 +74,6 @@ fn panic_event(info: &PanicHookInfo<'_>) -> Event {
     event.exception.values.push(exc);
     event.tags.insert("thread.name".into(), name);
     event
-}
-
-/// The panic message: `&str` and `String` payloads as text, anything else named as such.
-pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    }
 }
 
 #[cfg(test)]

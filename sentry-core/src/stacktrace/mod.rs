@@ -85,6 +85,7 @@ impl RawStacktrace {
     /// Like [`capture`](Self::capture), for a location that is not `'static`, such as
     /// `PanicHookInfo::location()`; copies the file name.
     #[inline(never)]
+    #[cfg_attr(not(feature = "panic"), allow(dead_code))]
     pub(crate) fn capture_at(location: Option<&Location<'_>>) -> Self {
         let location = location.map(|l| CapturedLocation {
             file: Cow::Owned(l.file().to_owned()),

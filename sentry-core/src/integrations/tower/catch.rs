@@ -82,17 +82,7 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Caught<R> {
     Caught { result, records }
 }
 
-/// The panic message: `&str` and `String` payloads as text, anything else named as such (the
-/// same rule as the panic hook's).
-pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    }
-}
+pub(crate) use crate::integrations::payload_text as payload_message;
 
 #[cfg(test)]
 mod tests {
