@@ -75,10 +75,7 @@ impl ReceivedRequest {
 
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::transport::find_header(&self.headers, name)
     }
 
     /// The envelope's `event_id` header.

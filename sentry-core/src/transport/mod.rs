@@ -15,6 +15,8 @@ mod spotlight;
 mod stats;
 mod worker;
 
+#[cfg(feature = "test")]
+pub(crate) use http::find_header;
 pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, UreqClient};
 pub(crate) use sender::HttpTransport;
 pub(crate) use spotlight::DEFAULT_URL as SPOTLIGHT_URL;

@@ -49,6 +49,28 @@ impl<J> Shared<J> {
         // The state is plain data; a panic while it was locked leaves it usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Waits for `progress` until `done` holds or `deadline` passes; returns the guard and
+    /// whether `done` held.
+    fn wait_for_progress<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State<J>>,
+        deadline: Instant,
+        done: impl Fn(&State<J>) -> bool,
+    ) -> (MutexGuard<'a, State<J>>, bool) {
+        while !done(&st) {
+            let now = Instant::now();
+            if now >= deadline {
+                return (st, false);
+            }
+            st = self
+                .progress
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        (st, true)
+    }
 }
 
 /// A thread that runs jobs from a bounded queue. When the queue is full, `submit` hands a job
@@ -174,18 +196,9 @@ impl<J: Send + 'static> Worker<J> {
                 id
             }
         };
-        while st.flush_done < id && !st.exited {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            st = self
-                .shared
-                .progress
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        let (st, _) = self
+            .shared
+            .wait_for_progress(st, deadline, |st| st.flush_done >= id || st.exited);
         st.flush_done >= id
     }
 
@@ -220,24 +233,17 @@ impl<J: Send + 'static> Worker<J> {
         if !drained {
             self.transport.close();
         }
-        let mut st = self.shared.lock();
-        while !st.exited {
-            let now = Instant::now();
-            if now >= deadline {
-                debug_log!(
-                    self.debug,
-                    "shutdown: the worker is still busy; not waiting for it"
-                );
-                return false;
-            }
-            st = self
-                .shared
-                .progress
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
+        let (st, exited) = self
+            .shared
+            .wait_for_progress(self.shared.lock(), deadline, |st| st.exited);
         drop(st);
+        if !exited {
+            debug_log!(
+                self.debug,
+                "shutdown: the worker is still busy; not waiting for it"
+            );
+            return false;
+        }
         if let Some(h) = self
             .handle
             .lock()
