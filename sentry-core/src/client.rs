@@ -1,12 +1,20 @@
 //! The client: turns captured events into envelopes and hands them to the transport, inline
 //! (`SendResult::Sync`) or through the bounded background worker.
+//!
+//! In background mode an event that does not fit the full queue goes, when the offline cache is
+//! on, to a second thread (the spill writer) that finishes it and writes it to disk, so a burst
+//! is kept instead of dropped without the caller waiting on the disk.
+
+mod queued;
+
+use queued::{QueuedEvent, COMPACT_AFTER};
 
 use crate::context::{Context, EventSource};
 use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
 use crate::event::{Event, SdkInfo};
 use crate::hooks::guarded;
-use crate::options::{ClientOptions, SendResult};
+use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::source_rules::SourceRules;
 use crate::stacktrace::{RawStacktrace, ResolveConfig};
 use crate::transport::{
@@ -15,8 +23,9 @@ use crate::transport::{
 use crate::{CaptureOutcome, Dsn, Error};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// An event on its way out, with the parts that are finished off the caller's thread.
 #[derive(Debug)]
@@ -56,7 +65,11 @@ impl fmt::Debug for Core {
 #[derive(Debug)]
 pub(crate) struct Client {
     core: Arc<Core>,
-    worker: Option<Worker<Box<PendingEvent>>>,
+    /// Sends queued events (background mode) and runs the transport's upkeep.
+    worker: Option<Worker<QueuedEvent>>,
+    /// Writes events that do not fit the full queue to the offline cache (background mode with
+    /// `cache_dir`).
+    spill: Option<Worker<QueuedEvent>>,
 }
 
 static GLOBAL: RwLock<Option<Arc<Client>>> = RwLock::new(None);
@@ -90,22 +103,59 @@ impl Client {
         let needs_worker =
             core.options.send_result == SendResult::Background || core.transport.needs_upkeep();
         let worker = needs_worker.then(|| Self::spawn_worker(&core)).flatten();
-        Client { core, worker }
+        let spill = (worker.is_some()
+            && core.options.send_result == SendResult::Background
+            && core.transport.can_store())
+        .then(|| Self::spawn_spill(&core))
+        .flatten();
+        Client {
+            core,
+            worker,
+            spill,
+        }
     }
 
-    fn spawn_worker(core: &Arc<Core>) -> Option<Worker<Box<PendingEvent>>> {
+    fn spawn_worker(core: &Arc<Core>) -> Option<Worker<QueuedEvent>> {
         let o = &core.options;
         let config = WorkerConfig {
             capacity: o.queue_capacity,
             policy: o.queue_overflow_policy,
             debug: o.debug,
+            sends: true,
         };
         let worker_core = core.clone();
-        let run = move |p: Box<PendingEvent>| {
-            worker_core.finish_and_send(*p);
+        let run = move |q: QueuedEvent| {
+            if let Some(pending) = worker_core.unqueue(q) {
+                worker_core.finish_and_send(pending);
+            }
         };
+        Self::spawn_thread(core, "sentry-transport", config, run)
+    }
+
+    /// The spill writer: its queue is as long as the main one, and it only writes to disk.
+    fn spawn_spill(core: &Arc<Core>) -> Option<Worker<QueuedEvent>> {
+        let o = &core.options;
+        let config = WorkerConfig {
+            capacity: o.queue_capacity,
+            policy: QueueOverflowPolicy::DropNewest,
+            debug: o.debug,
+            sends: false,
+        };
+        let spill_core = core.clone();
+        let run = move |q: QueuedEvent| {
+            spill_core.store_now(q);
+        };
+        Self::spawn_thread(core, "sentry-spill", config, run)
+    }
+
+    fn spawn_thread(
+        core: &Arc<Core>,
+        name: &str,
+        config: WorkerConfig,
+        run: impl FnMut(QueuedEvent) + Send + 'static,
+    ) -> Option<Worker<QueuedEvent>> {
         match Worker::spawn(
-            "sentry-transport",
+            name,
             config,
             core.transport.clone(),
             core.stats.clone(),
@@ -113,7 +163,7 @@ impl Client {
         ) {
             Ok(w) => Some(w),
             Err(e) => {
-                log::log!(target: "sentry_core", o.log_level, "could not start the Sentry worker thread ({e}); sending synchronously");
+                log::log!(target: "sentry_core", core.options.log_level, "could not start the Sentry thread {name} ({e}); working without it");
                 None
             }
         }
@@ -127,8 +177,14 @@ impl Client {
         self.core.stats.snapshot()
     }
 
+    /// Waits until the events captured so far are sent or on disk, at most `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
-        self.worker.as_ref().is_none_or(|w| w.flush(timeout))
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        // The spill writer first: what it writes, the worker's upkeep then resends.
+        let spilled = self.spill.as_ref().is_none_or(|s| s.flush(left()));
+        let sent = self.worker.as_ref().is_none_or(|w| w.flush(left()));
+        spilled && sent
     }
 
     /// Runs the capture pipeline for one event.
@@ -174,21 +230,22 @@ impl Client {
         }
 
         let event_id = event.event_id;
-        let pending = Box::new(PendingEvent { event, stack });
+        let pending = PendingEvent { event, stack };
         let outcome = match &self.worker {
-            Some(worker) if opts.send_result == SendResult::Background => match worker
-                .submit(pending)
-            {
-                Ok(()) => CaptureOutcome::Queued { event_id },
-                // The queue is full: this event, or the oldest queued one, goes to the offline
-                // cache or is dropped.
-                Err(rejected) if rejected.event.event_id == event_id => core.overflow(*rejected),
-                Err(oldest) => {
-                    core.overflow(*oldest);
-                    CaptureOutcome::Queued { event_id }
+            Some(worker) if opts.send_result == SendResult::Background => {
+                let behind = core.stats.queue_depth.load(Ordering::Relaxed) >= COMPACT_AFTER;
+                match worker.submit(QueuedEvent::new(pending, behind)) {
+                    Ok(()) => CaptureOutcome::Queued { event_id },
+                    // The queue is full: this event, or the oldest queued one, goes to the
+                    // offline cache or is dropped.
+                    Err(rejected) if rejected.event_id() == event_id => self.overflow(rejected),
+                    Err(oldest) => {
+                        self.overflow(oldest);
+                        CaptureOutcome::Queued { event_id }
+                    }
                 }
-            },
-            _ => core.finish_and_send(*pending),
+            }
+            _ => core.finish_and_send(pending),
         };
         if matches!(
             outcome,
@@ -204,11 +261,34 @@ impl Client {
         self.core.transport.send(envelope).map(|_| ())
     }
 
-    pub(crate) fn shutdown(&self) -> bool {
-        match &self.worker {
-            Some(w) => w.shutdown(self.core.options.shutdown_timeout),
-            None => true,
+    /// An event that does not fit the full queue: handed to the spill writer when there is
+    /// one, written to the offline cache here when the spill writer is full too (so nothing is
+    /// lost when the user asked for the cache), else dropped as `queue_overflow`.
+    fn overflow(&self, queued: QueuedEvent) -> CaptureOutcome {
+        let event_id = queued.event_id();
+        let queued = match &self.spill {
+            Some(spill) => match spill.submit(queued) {
+                Ok(()) => return CaptureOutcome::Queued { event_id },
+                Err(back) => back,
+            },
+            None => queued,
+        };
+        if self.core.transport.can_store() {
+            return self.core.store_now(queued);
         }
+        self.core
+            .stats
+            .record_drop(DropReason::QueueOverflow, "error", 1);
+        CaptureOutcome::QueueFull { event_id }
+    }
+
+    /// Drains the spill writer, then the worker, within `shutdown_timeout` in all.
+    pub(crate) fn shutdown(&self) -> bool {
+        let deadline = Instant::now() + self.core.options.shutdown_timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let spilled = self.spill.as_ref().is_none_or(|s| s.shutdown(left()));
+        let sent = self.worker.as_ref().is_none_or(|w| w.shutdown(left()));
+        spilled && sent
     }
 }
 
@@ -253,19 +333,36 @@ impl Core {
         log::log!(target: "sentry_core", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
     }
 
-    /// An event that does not fit the full queue: written to the offline cache when there is
-    /// one (finished here, on the caller's thread), else dropped as `queue_overflow`.
-    fn overflow(&self, pending: PendingEvent) -> CaptureOutcome {
-        let event_id = pending.event.event_id;
-        if self.transport.can_store() {
-            let event = match self.finish(pending) {
-                Ok(event) => event,
-                Err(dropped) => return dropped,
+    /// A queued event as built again; `None` (counted) if its JSON does not read back.
+    fn unqueue(&self, queued: QueuedEvent) -> Option<PendingEvent> {
+        match queued.into_pending() {
+            Ok(pending) => Some(pending),
+            Err(e) => {
+                self.stats
+                    .record_drop(DropReason::InternalSdkError, "error", 1);
+                log::log!(target: "sentry_core", self.options.log_level, "a queued Sentry event could not be read back ({e}); it was dropped");
+                None
+            }
+        }
+    }
+
+    /// Finishes an event and writes it to the offline cache without sending it (the worker's
+    /// upkeep resends it). Dropped as `queue_overflow` when it cannot be written.
+    fn store_now(&self, queued: QueuedEvent) -> CaptureOutcome {
+        let event_id = queued.event_id();
+        let Some(pending) = self.unqueue(queued) else {
+            return CaptureOutcome::Failed {
+                event_id,
+                error: SendError::Serialize("the queued event could not be read back".into()),
             };
-            if let Ok(envelope) = event_envelope(&event) {
-                if self.transport.store(envelope).is_ok() {
-                    return CaptureOutcome::Queued { event_id };
-                }
+        };
+        let event = match self.finish(pending) {
+            Ok(event) => event,
+            Err(dropped) => return dropped,
+        };
+        if let Ok(envelope) = event_envelope(&event) {
+            if self.transport.store(envelope).is_ok() {
+                return CaptureOutcome::Queued { event_id };
             }
         }
         self.stats

@@ -122,7 +122,7 @@ impl Default for ClientOptions {
             log_level: log::Level::Warn,
             max_breadcrumbs: 100,
             shutdown_timeout: Duration::from_secs(2),
-            queue_capacity: 1000,
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
             send_default_pii: false,
             debug: false,
             use_env: true,
@@ -136,9 +136,12 @@ impl Default for ClientOptions {
     }
 }
 
+/// Default length of the background queue. A full queue costs about 3.5 MiB of memory with
+/// message events (those past the first 64 wait as JSON, about 350 bytes each).
+const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 /// Default cap of the offline cache: as many envelopes as the default queue holds, so a burst
 /// that overflows a full queue still fits on disk (Sentry's mobile SDKs keep 30).
-const DEFAULT_CACHE_MAX_ENVELOPES: usize = 1000;
+const DEFAULT_CACHE_MAX_ENVELOPES: usize = DEFAULT_QUEUE_CAPACITY;
 /// Default byte cap of the offline cache.
 const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The smallest `cache_max_bytes` accepted.
@@ -371,7 +374,11 @@ impl ClientOptions {
         self
     }
 
-    /// Events the background queue holds before it drops new ones (counted as `queue_overflow`); default 1000.
+    /// Events the background queue holds before it drops new ones (counted as `queue_overflow`,
+    /// or written to the offline cache when [`cache_dir`](Self::cache_dir) is set); default
+    /// 10,000. While more than 64 events wait, new ones are queued as JSON (about 350 bytes for
+    /// a message event instead of about 1 KiB), so a full default queue of message events costs
+    /// about 3.5 MiB.
     #[must_use]
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n;
@@ -404,9 +411,11 @@ impl ClientOptions {
     ///
     /// Every envelope is written there before it is sent and deleted once the server answered;
     /// what could not be sent (no network, a crash, a kill) is resent later, also by the next
-    /// run, oldest first and spaced out. Events that do not fit the full background queue are
-    /// written there too (on the capturing thread: disk I/O, never network) instead of being
-    /// dropped. Use one directory per process.
+    /// run, oldest first. Events that do not fit the full background queue are written there
+    /// too instead of being dropped, by a second thread with a queue of its own
+    /// ([`queue_capacity`](Self::queue_capacity) long); only when that one is full as well does
+    /// the capturing thread write the event itself (disk I/O, never network). Use one directory
+    /// per process.
     #[must_use]
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
@@ -414,7 +423,7 @@ impl ClientOptions {
     }
 
     /// Envelopes the offline cache keeps at most; the oldest are evicted beyond it (counted as
-    /// `cache_overflow`). Default 1000.
+    /// `cache_overflow`). Default 10,000.
     #[must_use]
     pub fn cache_max_envelopes(mut self, n: usize) -> Self {
         self.cache_max_envelopes = n;

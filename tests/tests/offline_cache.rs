@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_transport_child");
@@ -179,6 +180,62 @@ fn a_burst_beyond_the_queue_spills_to_disk_and_is_all_delivered() {
     );
     assert!(got.values().all(|n| *n == 1));
     assert!(cached_files(dir.path()).is_empty());
+}
+
+#[test]
+fn the_spill_writer_takes_the_overflow_off_the_capturing_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start();
+    // The worker is held up by the first send while the burst fills the queue (200) and the
+    // spill writer's queue (200, the same length).
+    server.respond_with(MockResponse::ok().delay(Duration::from_secs(2)));
+    let finished_on = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
+    let record = finished_on.clone();
+    let opts = ClientOptions::new()
+        .dsn(server.dsn())
+        .use_env(false)
+        .queue_capacity(200)
+        .cache_dir(dir.path())
+        .before_send(move |event| {
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            *record.lock().unwrap().entry(name).or_default() += 1;
+            Some(event)
+        });
+    let caller = std::thread::current().name().unwrap_or("").to_owned();
+    let (ids, stats) = with_client(opts, || {
+        let ids: BTreeSet<String> = (0..400)
+            .map(|i| {
+                let o = capture_message(format!("burst {i}"), Level::Error);
+                assert!(matches!(o, CaptureOutcome::Queued { .. }), "{o:?}");
+                o.event_id().unwrap().simple().to_string()
+            })
+            .collect();
+        assert!(sentry_core::flush(Duration::from_secs(30)));
+        let start = Instant::now();
+        while sentry_core::stats().sent < 400 && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (ids, sentry_core::stats())
+    });
+    assert_eq!(
+        (stats.sent, stats.cached, stats.dropped_total()),
+        (400, 0, 0),
+        "{stats:?}"
+    );
+    let got = received(&server);
+    assert_eq!(got.keys().cloned().collect::<BTreeSet<_>>(), ids);
+    assert!(got.values().all(|n| *n == 1));
+    let finished_on = finished_on.lock().unwrap().clone();
+    assert_eq!(finished_on.values().sum::<usize>(), 400, "{finished_on:?}");
+    assert!(
+        !finished_on.contains_key(&caller),
+        "the capturing thread finished none: {finished_on:?}"
+    );
+    // At most the queue plus the one being sent went through the worker; the rest were spilled.
+    assert!(
+        finished_on.get("sentry-spill").copied().unwrap_or(0) >= 199,
+        "{finished_on:?}"
+    );
 }
 
 #[test]

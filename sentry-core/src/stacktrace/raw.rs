@@ -21,14 +21,45 @@ pub(crate) struct Ips {
 }
 
 /// Walks the current thread's stack. Not inlined, so its own frame is a known `sentry_core` one.
+///
+/// It never waits for the worker: symbol resolution (`backtrace::resolve`, on the worker) holds
+/// the `backtrace` crate's global lock, for 100 ms or more while the first resolution in the
+/// process loads the binary's debug info, and `backtrace::trace` takes the same lock. On Unix
+/// the walk is made without that lock (see [`walk`]).
 #[inline(never)]
 pub(crate) fn capture_ips() -> Ips {
     let mut stack = DeepStack::new();
+    walk(&mut |ip| stack.push(ip));
+    stack.finish()
+}
+
+/// Calls `push` with each frame's instruction pointer, innermost first.
+#[cfg(unix)]
+#[inline(always)]
+#[allow(unsafe_code)] // The one unsafe call in the crate; see the SAFETY note.
+fn walk(push: &mut dyn FnMut(usize)) {
+    // SAFETY: `trace_unsynchronized` is unsafe only because it skips the crate's global lock.
+    // On Unix targets `backtrace` walks with the system unwinder (`_Unwind_Backtrace`, in
+    // `backtrace/src/backtrace/libunwind.rs`), which is thread-safe and touches none of the
+    // crate's shared state; the lock exists for Windows' dbghelp and for the symbol cache,
+    // which this walk does not use. The callback only stores integers.
+    unsafe {
+        backtrace::trace_unsynchronized(|frame| {
+            push(frame.ip().addr());
+            true
+        });
+    }
+}
+
+/// Calls `push` with each frame's instruction pointer, innermost first (with the crate's lock:
+/// dbghelp on Windows is not thread-safe).
+#[cfg(not(unix))]
+#[inline(always)]
+fn walk(push: &mut dyn FnMut(usize)) {
     backtrace::trace(|frame| {
-        stack.push(frame.ip().addr());
+        push(frame.ip().addr());
         true
     });
-    stack.finish()
 }
 
 /// Collects addresses innermost first, keeping both ends of a stack deeper than [`MAX_FRAMES`]:

@@ -186,7 +186,7 @@ mod tests {
         "sentry_core::integrations::panic::panic_hook",
         "sentry_core::stacktrace::RawStacktrace::capture",
         "sentry_core::stacktrace::raw::capture_ips",
-        "backtrace::backtrace::trace",
+        "backtrace::backtrace::trace_unsynchronized",
         "_Unwind_Backtrace",
         "backtrace::backtrace::libunwind::trace::trace_fn",
     ];

@@ -29,6 +29,8 @@ struct Index {
     /// evicted; it is removed or released when the send is settled.
     files: BTreeMap<String, (u64, bool)>,
     bytes: u64,
+    /// Files in `files` that are claimed.
+    claimed: usize,
 }
 
 /// An envelope file this process is sending; settle it with [`OfflineCache::remove`] or
@@ -126,6 +128,7 @@ impl OfflineCache {
         let mut index = self.lock();
         index.files.insert(name.clone(), (size, claimed));
         index.bytes += size;
+        index.claimed += usize::from(claimed);
         self.evict_over_limits(&mut index, Some(&name));
         debug_log!(
             self.debug,
@@ -171,8 +174,9 @@ impl OfflineCache {
     }
 
     fn forget(&self, index: &mut Index, name: &str) {
-        if let Some((size, _)) = index.files.remove(name) {
+        if let Some((size, claimed)) = index.files.remove(name) {
             index.bytes = index.bytes.saturating_sub(size);
+            index.claimed -= usize::from(claimed);
         }
         let _ = fs::remove_file(self.dir.join(name));
         self.stats
@@ -188,11 +192,8 @@ impl OfflineCache {
 
     /// Envelopes waiting to be sent (not claimed by a send in progress).
     pub(crate) fn pending(&self) -> usize {
-        self.lock()
-            .files
-            .values()
-            .filter(|(_, claimed)| !claimed)
-            .count()
+        let index = self.lock();
+        index.files.len() - index.claimed
     }
 
     /// Claims the oldest waiting envelope and reads it. A file that vanished is forgotten; one
@@ -203,7 +204,9 @@ impl OfflineCache {
                 let mut index = self.lock();
                 let (name, entry) = index.files.iter_mut().find(|(_, (_, claimed))| !claimed)?;
                 entry.1 = true;
-                name.clone()
+                let name = name.clone();
+                index.claimed += 1;
+                name
             };
             match fs::read(self.dir.join(&name)) {
                 Ok(bytes) => return Some((Claim { name }, bytes)),
@@ -226,9 +229,13 @@ impl OfflineCache {
 
     /// The send got no answer: the file stays for a later attempt.
     pub(crate) fn release(&self, claim: Claim) {
-        if let Some(entry) = self.lock().files.get_mut(&claim.name) {
-            entry.1 = false;
+        let mut index = self.lock();
+        if let Some(entry) = index.files.get_mut(&claim.name) {
+            if std::mem::replace(&mut entry.1, false) {
+                index.claimed -= 1;
+            }
         }
+        drop(index);
         debug_log!(self.debug, "offline cache: kept {} for later", claim.name);
     }
 

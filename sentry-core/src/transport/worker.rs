@@ -83,6 +83,7 @@ pub(crate) struct Worker<J: Send + 'static> {
     transport: Arc<dyn Transport>,
     stats: Arc<Stats>,
     debug: bool,
+    sends: bool,
 }
 
 impl<J: Send + 'static> std::fmt::Debug for Worker<J> {
@@ -101,6 +102,9 @@ pub(crate) struct WorkerConfig {
     pub(crate) capacity: usize,
     pub(crate) policy: QueueOverflowPolicy,
     pub(crate) debug: bool,
+    /// The jobs send through the transport: this worker runs its upkeep and flush, and stops
+    /// its retries when shutdown gives up. False for a worker that only writes to disk.
+    pub(crate) sends: bool,
 }
 
 impl<J: Send + 'static> Worker<J> {
@@ -129,7 +133,8 @@ impl<J: Send + 'static> Worker<J> {
             let shared = shared.clone();
             let transport = transport.clone();
             let stats = stats.clone();
-            move || run_loop(&shared, &*transport, &stats, run)
+            let sends = config.sends;
+            move || run_loop(&shared, sends.then_some(&*transport), &stats, run)
         })?;
         Ok(Worker {
             shared,
@@ -139,6 +144,7 @@ impl<J: Send + 'static> Worker<J> {
             transport,
             stats,
             debug: config.debug,
+            sends: config.sends,
         })
     }
 
@@ -230,7 +236,7 @@ impl<J: Send + 'static> Worker<J> {
                 .record_drop(DropReason::NetworkError, JOB_CATEGORY, n);
             debug_log!(self.debug, "shutdown timed out: {n} queued events dropped");
         }
-        if !drained {
+        if !drained && self.sends {
             self.transport.close();
         }
         let (st, exited) = self
@@ -264,9 +270,10 @@ enum Next<J> {
     Exit,
 }
 
+/// `transport`: the one whose upkeep and flush this worker runs, if any.
 fn run_loop<J>(
     shared: &Shared<J>,
-    transport: &dyn Transport,
+    transport: Option<&dyn Transport>,
     stats: &Stats,
     mut run: impl FnMut(J),
 ) {
@@ -280,7 +287,7 @@ fn run_loop<J>(
     }
     let _exited = Exited(shared);
     // Upkeep right away: envelopes cached by an earlier run start going out.
-    let mut next_upkeep = Instant::now();
+    let mut next_upkeep = transport.map(|_| Instant::now());
     loop {
         match next_step(shared, next_upkeep) {
             Next::Exit => return,
@@ -293,23 +300,27 @@ fn run_loop<J>(
                 }
             }
             Next::Task(Task::Flush(id)) => {
-                let _ = catch_unwind(AssertUnwindSafe(|| transport.flush()));
+                if let Some(t) = transport {
+                    let _ = catch_unwind(AssertUnwindSafe(|| t.flush()));
+                }
                 let mut st = shared.lock();
                 st.flush_done = st.flush_done.max(id);
                 shared.progress.notify_all();
             }
             Next::Upkeep => {}
         }
-        if Instant::now() >= next_upkeep {
-            let wait = catch_unwind(AssertUnwindSafe(|| transport.upkeep()))
-                .unwrap_or(Duration::from_secs(1));
-            next_upkeep = Instant::now() + wait;
+        if let (Some(t), Some(due)) = (transport, next_upkeep) {
+            if Instant::now() >= due {
+                let wait =
+                    catch_unwind(AssertUnwindSafe(|| t.upkeep())).unwrap_or(Duration::from_secs(1));
+                next_upkeep = Some(Instant::now() + wait);
+            }
         }
     }
 }
 
-/// Takes the next task, or waits for one until the upkeep is due.
-fn next_step<J>(shared: &Shared<J>, next_upkeep: Instant) -> Next<J> {
+/// Takes the next task, or waits for one until the upkeep is due (if there is one).
+fn next_step<J>(shared: &Shared<J>, next_upkeep: Option<Instant>) -> Next<J> {
     let mut st = shared.lock();
     loop {
         if let Some(task) = st.queue.pop_front() {
@@ -321,15 +332,20 @@ fn next_step<J>(shared: &Shared<J>, next_upkeep: Instant) -> Next<J> {
         if st.closed {
             return Next::Exit;
         }
-        let now = Instant::now();
-        if now >= next_upkeep {
-            return Next::Upkeep;
-        }
-        st = shared
-            .work
-            .wait_timeout(st, next_upkeep - now)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
+        st = match next_upkeep {
+            Some(due) => {
+                let now = Instant::now();
+                if now >= due {
+                    return Next::Upkeep;
+                }
+                shared
+                    .work
+                    .wait_timeout(st, due - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => shared.work.wait(st).unwrap_or_else(PoisonError::into_inner),
+        };
     }
 }
 

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 /// A client report goes out on its own at most this long after a drop when no envelope
 /// carries it sooner (and at every flush).
 pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(30);
-/// Spacing of cached envelopes being resent: it starts here, halves with each one accepted
-/// down to [`MIN_RESEND_GAP`], and starts over after a failure.
+/// Spacing of cached envelopes being resent: it starts here, halves with each one accepted (so
+/// after a dozen successes they go back to back, as fast as the server answers), and starts
+/// over after a failure. New events still go first: the worker runs the upkeep between them.
 pub(super) const RESEND_GAP: Duration = Duration::from_millis(100);
-const MIN_RESEND_GAP: Duration = Duration::from_millis(10);
 /// Upkeep runs at least this often.
 pub(super) const MAX_UPKEEP_WAIT: Duration = Duration::from_secs(5);
 
@@ -64,7 +64,7 @@ impl HttpTransport {
         };
         let mut gap = lock(&self.resend_gap);
         *gap = match result {
-            Ok(_) => (*gap / 2).max(MIN_RESEND_GAP),
+            Ok(_) => *gap / 2,
             Err(_) => RESEND_GAP,
         };
         *gap

@@ -34,6 +34,7 @@ fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
         capacity,
         policy,
         debug: false,
+        sends: true,
     }
 }
 
@@ -142,6 +143,33 @@ fn upkeep_runs_while_the_queue_is_idle() {
     let n = t.upkeeps.load(Ordering::SeqCst);
     assert!(n >= 3, "upkeep ran {n} times in 200 ms at a 20 ms interval");
     assert!(w.shutdown(Duration::from_secs(1)));
+}
+
+#[test]
+fn a_worker_that_does_not_send_leaves_the_transport_alone() {
+    let t = Arc::new(Upkeep::default());
+    let w = Worker::spawn(
+        "t",
+        WorkerConfig {
+            sends: false,
+            ..config(10, QueueOverflowPolicy::DropNewest)
+        },
+        t.clone(),
+        Arc::default(),
+        |_: u32| std::thread::sleep(Duration::from_millis(400)),
+    )
+    .unwrap();
+    w.submit(1).unwrap();
+    w.submit(2).unwrap();
+    assert!(w.flush(Duration::from_secs(5)), "its jobs run");
+    w.submit(3).unwrap();
+    assert!(
+        !w.shutdown(Duration::from_millis(100)),
+        "job 3 is still running"
+    );
+    assert_eq!(t.upkeeps.load(Ordering::SeqCst), 0);
+    assert_eq!(t.flushes.load(Ordering::SeqCst), 0);
+    assert_eq!(t.closes.load(Ordering::SeqCst), 0);
 }
 
 #[test]
