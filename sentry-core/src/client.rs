@@ -122,6 +122,7 @@ impl Client {
             policy: o.queue_overflow_policy,
             debug: o.debug,
             sends: true,
+            after_upkeep: Some(release_idle_debug_info),
         };
         let worker_core = core.clone();
         let run = move |q: QueuedEvent| {
@@ -140,6 +141,7 @@ impl Client {
             policy: QueueOverflowPolicy::DropNewest,
             debug: o.debug,
             sends: false,
+            after_upkeep: None,
         };
         let spill_core = core.clone();
         let run = move |q: QueuedEvent| {
@@ -441,6 +443,11 @@ impl Core {
         }
         Ok(event)
     }
+}
+
+/// The worker's housekeeping: debug info not used for a while is released.
+fn release_idle_debug_info() {
+    crate::stacktrace::release_if_idle(crate::stacktrace::RELEASE_AFTER);
 }
 
 /// The envelope for one event.

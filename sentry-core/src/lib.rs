@@ -94,6 +94,7 @@ pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use scope::Scope;
 pub use sentry_sources_macro::embed_sources;
 pub use source_context::SourceTable;
+pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};
 pub use transport::{
     DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient,

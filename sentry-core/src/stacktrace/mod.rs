@@ -29,6 +29,23 @@ use std::borrow::Cow;
 use std::panic::Location;
 use std::sync::OnceLock;
 
+pub(crate) use symbol::{release_if_idle, RELEASE_AFTER};
+
+/// Frees the debug info loaded to resolve stack traces to functions and lines.
+///
+/// The first stack trace resolved in a process makes the `backtrace` crate load the binary's
+/// debug info, which stays in memory: tens of megabytes for a large binary. The background
+/// worker releases it by itself after a minute without a new address to resolve; call this to
+/// release it sooner, for example after a burst of errors. The next stack trace loads it again,
+/// on the worker (100 ms or more for a large binary), never on the capturing thread.
+///
+/// ```
+/// sentry_core::release_debug_info();
+/// ```
+pub fn release_debug_info() {
+    symbol::release();
+}
+
 /// Settings for turning raw frames into protocol frames.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResolveConfig<'a> {

@@ -7,15 +7,20 @@
 //! dropped wholesale. Hot addresses therefore stay, and memory stays bounded at
 //! `2 × GENERATION` entries.
 //!
-//! `backtrace` serializes all walking and resolving behind one global lock, so a capture on an
-//! application thread waits while the worker resolves an address (including the first, slow, load);
-//! resolving one address per lock acquisition keeps those waits short after that first load.
+//! `backtrace` serializes resolving behind one global lock (the capturing threads walk their
+//! stacks without it on Unix, see `raw.rs`); resolving one address per lock acquisition keeps the
+//! waits of other resolvers short.
+//!
+//! The debug info `backtrace` loads stays in memory (tens of megabytes for a large binary, about
+//! 60 MB for the benchmark's); after [`RELEASE_AFTER`] without resolving a new address the
+//! worker releases it ([`release_if_idle`]), and the next new address loads it again.
 
 use super::names::FunctionName;
 use super::paths;
 use crate::event::Frame;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Entries per cache generation.
 pub(crate) const GENERATION: usize = 2048;
@@ -98,7 +103,36 @@ pub(crate) fn is_cached(ip: usize) -> bool {
 
 static CACHE: Mutex<SymbolCache> = Mutex::new(SymbolCache::new());
 
+/// How long the loaded debug info is kept without a new address to resolve.
+pub(crate) const RELEASE_AFTER: Duration = Duration::from_secs(60);
+
+/// When `backtrace` last resolved an address; `None` while it holds no debug info (as far as
+/// this crate made it load any).
+static LAST_RESOLVE: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Releases the loaded debug info if nothing was resolved for `idle`. Returns true if it did.
+pub(crate) fn release_if_idle(idle: Duration) -> bool {
+    let mut last = LAST_RESOLVE.lock().unwrap_or_else(PoisonError::into_inner);
+    match *last {
+        Some(t) if t.elapsed() >= idle => {
+            *last = None;
+            // Under `last`'s lock: a resolution starting now records itself after the release.
+            backtrace::clear_symbol_cache();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Releases the loaded debug info now.
+pub(crate) fn release() {
+    let mut last = LAST_RESOLVE.lock().unwrap_or_else(PoisonError::into_inner);
+    *last = None;
+    backtrace::clear_symbol_cache();
+}
+
 fn resolve_uncached(ip: usize) -> Vec<SymbolInfo> {
+    *LAST_RESOLVE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     let mut symbols = Vec::new();
     backtrace::resolve(std::ptr::without_provenance_mut(ip), |symbol| {
         symbols.push(SymbolInfo::from_symbol(symbol));
@@ -182,6 +216,37 @@ mod tests {
             lineno: Some(u32::try_from(ip).unwrap_or(0)),
             ..SymbolInfo::default()
         }]
+    }
+
+    #[inline(never)]
+    fn a_known_function() -> usize {
+        std::hint::black_box(a_known_function as *const () as usize)
+    }
+
+    fn name_at(ip: usize) -> Option<String> {
+        resolve_uncached(ip)
+            .first()
+            .and_then(|s| s.name.as_ref())
+            .map(|n| n.function.clone())
+    }
+
+    #[test]
+    fn idle_debug_info_is_released_and_loaded_again_when_needed() {
+        let ip = a_known_function() + 1;
+        let name = name_at(ip).unwrap();
+        assert!(name.ends_with("a_known_function"), "{name}");
+        assert!(
+            !release_if_idle(Duration::from_secs(3600)),
+            "just used: kept"
+        );
+        assert!(release_if_idle(Duration::ZERO), "idle: released");
+        assert!(
+            !release_if_idle(Duration::ZERO),
+            "nothing loaded: nothing to release"
+        );
+        assert_eq!(name_at(ip).as_deref(), Some(name.as_str()), "loaded again");
+        release();
+        assert!(!release_if_idle(Duration::ZERO));
     }
 
     #[test]

@@ -105,6 +105,9 @@ pub(crate) struct WorkerConfig {
     /// The jobs send through the transport: this worker runs its upkeep and flush, and stops
     /// its retries when shutdown gives up. False for a worker that only writes to disk.
     pub(crate) sends: bool,
+    /// Run after each upkeep (at least every 5 s with the HTTP transport) by a worker that
+    /// sends: housekeeping such as releasing idle debug info.
+    pub(crate) after_upkeep: Option<fn()>,
 }
 
 impl<J: Send + 'static> Worker<J> {
@@ -133,8 +136,11 @@ impl<J: Send + 'static> Worker<J> {
             let shared = shared.clone();
             let transport = transport.clone();
             let stats = stats.clone();
-            let sends = config.sends;
-            move || run_loop(&shared, sends.then_some(&*transport), &stats, run)
+            let upkeep = config.sends.then_some(Upkeep {
+                transport,
+                after: config.after_upkeep,
+            });
+            move || run_loop(&shared, upkeep.as_ref(), &stats, run)
         })?;
         Ok(Worker {
             shared,
@@ -270,13 +276,26 @@ enum Next<J> {
     Exit,
 }
 
-/// `transport`: the one whose upkeep and flush this worker runs, if any.
-fn run_loop<J>(
-    shared: &Shared<J>,
-    transport: Option<&dyn Transport>,
-    stats: &Stats,
-    mut run: impl FnMut(J),
-) {
+/// The upkeep a sending worker runs: the transport's, then its own housekeeping.
+struct Upkeep {
+    transport: Arc<dyn Transport>,
+    after: Option<fn()>,
+}
+
+impl Upkeep {
+    /// Runs both; returns how long until the next round.
+    fn run(&self) -> Duration {
+        let wait = catch_unwind(AssertUnwindSafe(|| self.transport.upkeep()))
+            .unwrap_or(Duration::from_secs(1));
+        if let Some(after) = self.after {
+            let _ = catch_unwind(after);
+        }
+        wait
+    }
+}
+
+/// `upkeep`: what this worker runs between jobs and on flush, if it sends.
+fn run_loop<J>(shared: &Shared<J>, upkeep: Option<&Upkeep>, stats: &Stats, mut run: impl FnMut(J)) {
     /// Marks the worker exited however the loop ends.
     struct Exited<'a, J>(&'a Shared<J>);
     impl<J> Drop for Exited<'_, J> {
@@ -287,7 +306,7 @@ fn run_loop<J>(
     }
     let _exited = Exited(shared);
     // Upkeep right away: envelopes cached by an earlier run start going out.
-    let mut next_upkeep = transport.map(|_| Instant::now());
+    let mut next_upkeep = upkeep.map(|_| Instant::now());
     loop {
         match next_step(shared, next_upkeep) {
             Next::Exit => return,
@@ -300,8 +319,8 @@ fn run_loop<J>(
                 }
             }
             Next::Task(Task::Flush(id)) => {
-                if let Some(t) = transport {
-                    let _ = catch_unwind(AssertUnwindSafe(|| t.flush()));
+                if let Some(u) = upkeep {
+                    let _ = catch_unwind(AssertUnwindSafe(|| u.transport.flush()));
                 }
                 let mut st = shared.lock();
                 st.flush_done = st.flush_done.max(id);
@@ -309,11 +328,9 @@ fn run_loop<J>(
             }
             Next::Upkeep => {}
         }
-        if let (Some(t), Some(due)) = (transport, next_upkeep) {
+        if let (Some(u), Some(due)) = (upkeep, next_upkeep) {
             if Instant::now() >= due {
-                let wait =
-                    catch_unwind(AssertUnwindSafe(|| t.upkeep())).unwrap_or(Duration::from_secs(1));
-                next_upkeep = Some(Instant::now() + wait);
+                next_upkeep = Some(Instant::now() + u.run());
             }
         }
     }

@@ -182,6 +182,11 @@ fn error(sdk: Sdk, dsn: &str) {
     emit("first_rss_kb", after[0].saturating_sub(before[0]));
     emit("first_rss_anon_kb", after[1].saturating_sub(before[1]));
     emit("first_rss_file_kb", after[2].saturating_sub(before[2]));
+    if sdk == Sdk::Ours {
+        // What the worker's housekeeping gives back after a minute without new addresses.
+        sentry_core::release_debug_info();
+        emit("released_rss_kb", after[0].saturating_sub(rss()[0]));
+    }
     paced_samples(50, 500, Duration::from_millis(2), || {
         nested(DEPTH, &mut || session.capture_error(&err))
     });

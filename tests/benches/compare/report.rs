@@ -313,6 +313,14 @@ pub(crate) fn print(
         );
     }
 
+    let released = med(results, "error.released_rss_kb", Sdk::Ours);
+    if !released.is_nan() {
+        println!(
+            "| error (ours): RSS given back by `release_debug_info()` (the worker does it after 60 s without new addresses) | MB | {} | - | - |",
+            Unit::Megabytes.show(released)
+        );
+    }
+
     let cached_delivered = med(results, "burst_cache.delivered", Sdk::Ours);
     if !cached_delivered.is_nan() {
         let still = med(results, "burst_cache.still_cached", Sdk::Ours);

@@ -35,6 +35,7 @@ fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
         policy,
         debug: false,
         sends: true,
+        after_upkeep: None,
     }
 }
 
@@ -143,6 +144,36 @@ fn upkeep_runs_while_the_queue_is_idle() {
     let n = t.upkeeps.load(Ordering::SeqCst);
     assert!(n >= 3, "upkeep ran {n} times in 200 ms at a 20 ms interval");
     assert!(w.shutdown(Duration::from_secs(1)));
+}
+
+#[test]
+fn housekeeping_runs_after_each_upkeep() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    fn count() {
+        RUNS.fetch_add(1, Ordering::SeqCst);
+    }
+    let t = Arc::new(Upkeep::default());
+    let w = Worker::spawn(
+        "t",
+        WorkerConfig {
+            after_upkeep: Some(count),
+            ..config(10, QueueOverflowPolicy::DropNewest)
+        },
+        t.clone(),
+        Arc::default(),
+        |_: u32| {},
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(w.shutdown(Duration::from_secs(1)));
+    let (runs, upkeeps) = (
+        RUNS.load(Ordering::SeqCst),
+        t.upkeeps.load(Ordering::SeqCst),
+    );
+    assert!(
+        runs >= 3 && runs == upkeeps,
+        "{runs} runs, {upkeeps} upkeeps"
+    );
 }
 
 #[test]
