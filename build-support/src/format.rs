@@ -30,6 +30,7 @@
 //! read in place without decoding the whole table first. The total length of a valid table is
 //! exactly `36 + 24 × file_count + 16 × module_count + strings_len + data_len`.
 
+use crate::cache::ChunkCache;
 use crate::Error;
 use std::collections::BTreeMap;
 
@@ -124,16 +125,28 @@ impl TableWriter {
 
     /// Compresses the files and lays out the table.
     pub fn finish(&self) -> Result<Vec<u8>, Error> {
+        let (table, _) = self.finish_reusing(ChunkCache::default())?;
+        Ok(table)
+    }
+
+    /// Lays out the table like [`finish`](Self::finish), taking each file's chunk from `previous`
+    /// when the file is unchanged there, so the table is byte-identical to a fresh one. Also
+    /// returns this table's chunks, the cache for the next run.
+    pub(crate) fn finish_reusing(
+        &self,
+        mut previous: ChunkCache,
+    ) -> Result<(Vec<u8>, ChunkCache), Error> {
         let mut strings = Strings::default();
         let root = strings.push(&self.root)?;
 
+        let mut chunks = ChunkCache::default();
         let mut data = Vec::new();
         let mut file_index = Vec::with_capacity(self.files.len() * FILE_ENTRY_LEN);
         for (key, contents) in &self.files {
             let path = strings.push(key)?;
-            let chunk = miniz_oxide::deflate::compress_to_vec(contents.as_bytes(), self.level);
+            let chunk = chunks.chunk(key, contents.as_bytes(), self.level, &mut previous);
             let data_off = to_u32(data.len())?;
-            data.extend_from_slice(&chunk);
+            data.extend_from_slice(chunk);
             for field in [
                 path.0,
                 path.1,
@@ -176,7 +189,7 @@ impl TableWriter {
         out.extend_from_slice(&strings.0);
         out.extend_from_slice(&data);
         to_u32(out.len())?;
-        Ok(out)
+        Ok((out, chunks))
     }
 }
 

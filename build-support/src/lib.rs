@@ -38,6 +38,26 @@
 //! Setting `SENTRY_EMBED_SOURCES=0` in the build environment embeds no files (the table stays
 //! valid, so the program still compiles).
 //!
+//! # Build time
+//!
+//! A file is compressed only when it changed: next to the table, `OUT_DIR` holds a cache of each
+//! file's compressed bytes, and a rerun of the build script (any watched file edited) reuses them
+//! for unchanged files. The table is the same, byte for byte, as a fresh build's. With 5 MB of
+//! sources, such a rerun takes under 0.1 s, where compressing everything takes over half a second.
+//!
+//! Build scripts and their dependencies are compiled without optimization, so the first run (a
+//! clean build, nothing cached yet) compresses slowly. Optimizing the compressor makes that run
+//! about three times faster, for a few more seconds of compiling on a clean build:
+//!
+//! ```toml
+//! [profile.release.package.miniz_oxide]
+//! opt-level = 3
+//! ```
+//!
+//! `[profile.release.build-override] opt-level = 3` speeds the compression up as much, but
+//! compiles every build-time dependency (`regex` among them) with optimizations, which on a clean
+//! build costs far more time than it saves, unless the project sets it anyway.
+//!
 //! This crate has no cargo features.
 
 #![deny(missing_docs, unreachable_pub)]
@@ -47,6 +67,7 @@
 // Tests may unwrap: a failure there is the test failing.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod cache;
 mod embed;
 mod error;
 pub mod format;

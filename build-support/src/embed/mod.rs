@@ -1,5 +1,6 @@
 //! [`SourceEmbed`]: the options, and the run that walks, embeds and prints Cargo's lines.
 
+use crate::cache::{self, ChunkCache};
 use crate::format::{TableWriter, DEFAULT_LEVEL};
 use crate::paths::{normalize, table_key, to_slash, workspace_root};
 use crate::walk::{scan_root, Filters, DEFAULT_EXCLUDES};
@@ -75,6 +76,9 @@ pub struct Summary {
     pub raw_bytes: u64,
     /// The table's size (index and compressed files).
     pub table_bytes: u64,
+    /// Files whose compressed bytes came unchanged from the previous run's cache instead of being
+    /// compressed again.
+    pub reused: usize,
     /// Files that matched but were left out (size caps, unreadable, not UTF-8).
     pub skipped: usize,
     /// Dependencies recorded for `modules`.
@@ -192,6 +196,7 @@ impl SourceEmbed {
             files: 0,
             raw_bytes: 0,
             table_bytes: 0,
+            reused: 0,
             skipped: 0,
             modules: 0,
         };
@@ -203,9 +208,12 @@ impl SourceEmbed {
             summary.modules = add_modules(env, &mut table, &mut cargo);
         }
 
-        let bytes = table.finish()?;
+        let cache_path = cache::path_for(&out_path);
+        let (bytes, chunks) = table.finish_reusing(ChunkCache::load(&cache_path))?;
         summary.table_bytes = bytes.len() as u64;
+        summary.reused = chunks.reused();
         write_if_changed(&out_path, &bytes)?;
+        chunks.store(&cache_path);
         Ok(summary)
     }
 

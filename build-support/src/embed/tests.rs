@@ -2,6 +2,8 @@ use super::*;
 use crate::format::{FILE_ENTRY_LEN, HEADER_LEN};
 use std::fs;
 
+mod rerun;
+
 /// A workspace with one member `app` whose `src` holds `files`.
 struct Fixture {
     dir: tempfile::TempDir,
