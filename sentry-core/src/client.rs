@@ -7,7 +7,7 @@
 
 mod queued;
 
-use queued::{QueuedEvent, COMPACT_AFTER};
+use queued::{QueuedEvent, Ready, COMPACT_AFTER};
 
 use crate::context::{Context, EventSource};
 use crate::envelope::{Envelope, EnvelopeItem};
@@ -18,7 +18,8 @@ use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::source_rules::SourceRules;
 use crate::stacktrace::{RawStacktrace, ResolveConfig};
 use crate::transport::{
-    DropReason, HttpTransport, Stats, Transport, TransportStats, UreqClient, Worker, WorkerConfig,
+    DropReason, HttpTransport, Job, Stats, Transport, TransportStats, UreqClient, Worker,
+    WorkerConfig,
 };
 use crate::{CaptureOutcome, Dsn, Error};
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 /// An event on its way out, with the parts that are finished off the caller's thread.
 #[derive(Debug)]
@@ -125,10 +127,15 @@ impl Client {
             after_upkeep: Some(release_idle_debug_info),
         };
         let worker_core = core.clone();
-        let run = move |q: QueuedEvent| {
-            if let Some(pending) = worker_core.unqueue(q) {
+        let run = move |q: QueuedEvent| match worker_core.unqueue(q) {
+            Some(Ready::Event(pending)) => {
                 worker_core.finish_and_send(pending);
             }
+            // Failures are counted and logged by the transport.
+            Some(Ready::Envelope(envelope)) => {
+                let _ = worker_core.transport.send(envelope);
+            }
+            None => {}
         };
         Self::spawn_thread(core, "sentry-transport", config, run)
     }
@@ -258,9 +265,29 @@ impl Client {
         outcome
     }
 
-    /// Sends an envelope that is not an event (feedback, ...) through the same path.
-    pub(crate) fn send_envelope(&self, envelope: Envelope) -> Result<(), SendError> {
-        self.core.transport.send(envelope).map(|_| ())
+    /// Sends an envelope that is not an event (user feedback) the way events go: queued for the
+    /// worker in background mode (`Ok` once queued; a full queue spills it to the offline cache
+    /// or drops and counts it), sent on this thread in sync mode.
+    pub(crate) fn send_envelope(
+        &self,
+        event_id: Uuid,
+        envelope: Envelope,
+    ) -> Result<(), SendError> {
+        let worker = match &self.worker {
+            Some(w) if self.core.options.send_result == SendResult::Background => w,
+            _ => return self.core.transport.send(envelope).map(|_| ()),
+        };
+        match worker.submit(QueuedEvent::Envelope(Box::new((event_id, envelope)))) {
+            Ok(()) => Ok(()),
+            Err(rejected) if rejected.event_id() == event_id => match self.overflow(rejected) {
+                CaptureOutcome::Queued { .. } => Ok(()),
+                _ => Err(SendError::QueueFull),
+            },
+            Err(oldest) => {
+                self.overflow(oldest);
+                Ok(())
+            }
+        }
     }
 
     /// An event that does not fit the full queue: handed to the spill writer when there is
@@ -268,6 +295,7 @@ impl Client {
     /// lost when the user asked for the cache), else dropped as `queue_overflow`.
     fn overflow(&self, queued: QueuedEvent) -> CaptureOutcome {
         let event_id = queued.event_id();
+        let category = queued.category();
         let queued = match &self.spill {
             Some(spill) => match spill.submit(queued) {
                 Ok(()) => return CaptureOutcome::Queued { event_id },
@@ -280,7 +308,7 @@ impl Client {
         }
         self.core
             .stats
-            .record_drop(DropReason::QueueOverflow, "error", 1);
+            .record_drop(DropReason::QueueOverflow, category, 1);
         CaptureOutcome::QueueFull { event_id }
     }
 
@@ -335,10 +363,10 @@ impl Core {
         log::log!(target: "sentry_core", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
     }
 
-    /// A queued event as built again; `None` (counted) if its JSON does not read back.
-    fn unqueue(&self, queued: QueuedEvent) -> Option<PendingEvent> {
-        match queued.into_pending() {
-            Ok(pending) => Some(pending),
+    /// A queued job made ready; `None` (counted) if an event's JSON does not read back.
+    fn unqueue(&self, queued: QueuedEvent) -> Option<Ready> {
+        match queued.into_ready() {
+            Ok(ready) => Some(ready),
             Err(e) => {
                 self.stats
                     .record_drop(DropReason::InternalSdkError, "error", 1);
@@ -352,23 +380,27 @@ impl Core {
     /// upkeep resends it). Dropped as `queue_overflow` when it cannot be written.
     fn store_now(&self, queued: QueuedEvent) -> CaptureOutcome {
         let event_id = queued.event_id();
-        let Some(pending) = self.unqueue(queued) else {
-            return CaptureOutcome::Failed {
-                event_id,
-                error: SendError::Serialize("the queued event could not be read back".into()),
-            };
+        let category = queued.category();
+        let envelope = match self.unqueue(queued) {
+            Some(Ready::Event(pending)) => match self.finish(pending) {
+                Ok(event) => event_envelope(&event).ok(),
+                Err(dropped) => return dropped,
+            },
+            Some(Ready::Envelope(envelope)) => Some(envelope),
+            None => {
+                return CaptureOutcome::Failed {
+                    event_id,
+                    error: SendError::Serialize("the queued event could not be read back".into()),
+                }
+            }
         };
-        let event = match self.finish(pending) {
-            Ok(event) => event,
-            Err(dropped) => return dropped,
-        };
-        if let Ok(envelope) = event_envelope(&event) {
+        if let Some(envelope) = envelope {
             if self.transport.store(envelope).is_ok() {
                 return CaptureOutcome::Queued { event_id };
             }
         }
         self.stats
-            .record_drop(DropReason::QueueOverflow, "error", 1);
+            .record_drop(DropReason::QueueOverflow, category, 1);
         CaptureOutcome::QueueFull { event_id }
     }
 

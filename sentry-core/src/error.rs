@@ -62,4 +62,8 @@ pub enum SendError {
     /// No DSN is configured: the SDK is disabled.
     #[error("no DSN is configured")]
     NoDsn,
+    /// The background queue was full (and no offline cache took it): dropped, counted as
+    /// `queue_overflow`.
+    #[error("the send queue is full")]
+    QueueFull,
 }

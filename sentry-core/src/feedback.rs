@@ -98,8 +98,12 @@ impl UserFeedback {
 
 /// Sends user feedback to Sentry (item `feedback`) and returns the feedback's own event id.
 ///
-/// Sends on the calling thread and waits for the answer (at most the HTTP timeout); in async
-/// code, call it from a blocking task. Returns [`SendError::NoDsn`] when the SDK is off.
+/// In the default [`SendResult::Background`](crate::SendResult::Background) mode the feedback
+/// goes through the background queue like an event: the call never waits on the network, and
+/// `Ok` means it was queued (what happens to it then is counted in [`stats`](crate::stats)). In
+/// [`SendResult::Sync`](crate::SendResult::Sync) mode it is sent on the calling thread and the
+/// result is the server's answer. Returns [`SendError::NoDsn`] when the SDK is off and
+/// [`SendError::QueueFull`] when the queue had no room.
 ///
 /// ```
 /// use sentry_core::{capture_user_feedback, last_event_id_and_source, UserFeedback};
@@ -130,7 +134,7 @@ pub fn capture_user_feedback(feedback: UserFeedback) -> Result<Uuid, SendError> 
     let item =
         EnvelopeItem::json("feedback", &event).map_err(|e| SendError::Serialize(e.to_string()))?;
     envelope.add_item(item);
-    client.send_envelope(envelope)?;
+    client.send_envelope(event_id, envelope)?;
     Ok(event_id)
 }
 

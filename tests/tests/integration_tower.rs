@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Query};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sentry_core::testing::{with_client, MockServer};
+use sentry_core::testing::{with_client, MockResponse, MockServer};
 use sentry_core::tower::{HandlerPanic, SentryLayer};
 use sentry_core::{ClientOptions, Context, EventSource, SendResult, User};
 use serde_json::Value;
@@ -345,6 +345,34 @@ fn error_page_offers_the_feedback_dialog_for_the_panic_event() {
     assert_eq!(event["request"]["env"]["REMOTE_ADDR"], "127.0.0.1");
     assert_eq!(event["request"]["data"]["item"], "book");
     assert_eq!(event["request"]["data"]["password"], "[Filtered]");
+}
+
+#[test]
+fn user_feedback_in_background_mode_is_queued_not_waited_for() {
+    let server = MockServer::start();
+    server.set_default(MockResponse::never_answer());
+    let options = ClientOptions::new()
+        .dsn(server.dsn())
+        .http_timeout(Duration::from_secs(60))
+        .shutdown_timeout(Duration::from_millis(200));
+    let (result, stats) = with_client(options, || {
+        // Returns while the server holds the request: a call that waited would get a timeout
+        // error after 60 s.
+        let result = sentry_core::capture_user_feedback(sentry_core::UserFeedback::new("slow"));
+        let requests = server.wait_for_requests(1, WAIT);
+        assert_eq!(
+            requests[0].items_json("feedback").len(),
+            1,
+            "sent by the worker"
+        );
+        (result, sentry_core::stats())
+    });
+    let id = result.expect("queued");
+    assert_eq!(stats.sent, 0, "no answer yet");
+    assert_eq!(
+        server.requests()[0].event_id(),
+        Some(id.simple().to_string().as_str())
+    );
 }
 
 #[test]

@@ -110,10 +110,10 @@ async fn feedback(Form(form): Form<HashMap<String, String>>) -> Html<&'static st
     if let Ok(id) = uuid::Uuid::parse_str(&field("event_id")) {
         feedback = feedback.associated_event_id(id);
     }
-    // Sending waits for the server: keep it off the async workers.
-    match tokio::task::spawn_blocking(move || sentry_core::capture_user_feedback(feedback)).await {
-        Ok(Ok(_)) => Html("<p>Thank you, your feedback was sent.</p>"),
-        _ => Html("<p>Sorry, the feedback could not be sent.</p>"),
+    // Queued for the SDK's worker: no network wait on the async thread.
+    match sentry_core::capture_user_feedback(feedback) {
+        Ok(_) => Html("<p>Thank you, your feedback was sent.</p>"),
+        Err(_) => Html("<p>Sorry, the feedback could not be sent.</p>"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! How an event waits in memory for the worker: as built while the queue is short, as JSON once
-//! the queue is deep.
+//! the queue is deep. User feedback waits as the envelope it already is.
 //!
 //! An [`Event`] is an 830-byte struct before its strings and maps, so a queued message event
 //! costs about 1 KiB as built and about a third of that as JSON. Serializing takes the caller a
@@ -8,8 +8,10 @@
 //! outage that fills the queue costs about 350 bytes per waiting event instead of 1 KiB.
 
 use super::PendingEvent;
+use crate::envelope::Envelope;
 use crate::event::Event;
 use crate::stacktrace::RawStacktrace;
+use crate::transport::Job;
 use uuid::Uuid;
 
 /// Events waiting before new ones are queued as JSON.
@@ -22,6 +24,17 @@ pub(crate) enum QueuedEvent {
     Whole(Box<PendingEvent>),
     /// The event serialized, read back by whoever finishes it.
     Compact(Box<CompactEvent>),
+    /// A finished envelope that is not an event (user feedback), sent as it is.
+    Envelope(Box<(Uuid, Envelope)>),
+}
+
+/// A queued job made ready to finish: an event to resolve and send, or an envelope to send.
+#[derive(Debug)]
+pub(crate) enum Ready {
+    /// An event, as built.
+    Event(PendingEvent),
+    /// A finished envelope.
+    Envelope(Envelope),
 }
 
 /// An event as JSON, with its raw stack (instruction pointers, already compact) beside it.
@@ -48,23 +61,35 @@ impl QueuedEvent {
         QueuedEvent::Whole(Box::new(pending))
     }
 
-    /// The event's id.
+    /// The event's id (for an envelope, its `event_id`).
     pub(crate) fn event_id(&self) -> Uuid {
         match self {
             QueuedEvent::Whole(p) => p.event.event_id,
             QueuedEvent::Compact(c) => c.event_id,
+            QueuedEvent::Envelope(e) => e.0,
         }
     }
 
-    /// The event as built again.
-    pub(crate) fn into_pending(self) -> Result<PendingEvent, serde_json::Error> {
+    /// The event as built again, or the envelope.
+    pub(crate) fn into_ready(self) -> Result<Ready, serde_json::Error> {
         match self {
-            QueuedEvent::Whole(p) => Ok(*p),
+            QueuedEvent::Whole(p) => Ok(Ready::Event(*p)),
             QueuedEvent::Compact(c) => {
                 let CompactEvent { json, stack, .. } = *c;
                 let event: Event = serde_json::from_slice(&json)?;
-                Ok(PendingEvent { event, stack })
+                Ok(Ready::Event(PendingEvent { event, stack }))
             }
+            QueuedEvent::Envelope(e) => Ok(Ready::Envelope(e.1)),
+        }
+    }
+}
+
+impl Job for QueuedEvent {
+    /// The rate-limit and client-report category it is counted under when dropped.
+    fn category(&self) -> &'static str {
+        match self {
+            QueuedEvent::Envelope(e) => e.1.items().first().map_or("default", |i| i.category()),
+            _ => "error",
         }
     }
 }
@@ -132,7 +157,9 @@ mod tests {
             let queued = QueuedEvent::new(PendingEvent { event, stack: None }, true);
             assert!(matches!(queued, QueuedEvent::Compact(_)));
             assert_eq!(queued.event_id(), original.event_id);
-            let back = queued.into_pending().unwrap();
+            let Ready::Event(back) = queued.into_ready().unwrap() else {
+                panic!("not an event");
+            };
             assert_eq!(back.event, original);
         }
     }

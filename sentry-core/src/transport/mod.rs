@@ -22,7 +22,7 @@ pub(crate) use sender::HttpTransport;
 pub(crate) use spotlight::DEFAULT_URL as SPOTLIGHT_URL;
 pub(crate) use stats::Stats;
 pub use stats::{DropReason, TransportStats};
-pub(crate) use worker::{Worker, WorkerConfig};
+pub(crate) use worker::{Job, Worker, WorkerConfig};
 
 use crate::envelope::Envelope;
 use crate::error::SendError;

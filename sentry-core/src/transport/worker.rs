@@ -16,8 +16,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The category jobs are counted under when the worker drops them: jobs are events.
-const JOB_CATEGORY: &str = "error";
+/// What the worker needs to know of a job besides running it.
+pub(crate) trait Job: Send + 'static {
+    /// The category it is counted under when the worker drops it.
+    fn category(&self) -> &'static str;
+}
 
 enum Task<J> {
     Job(J),
@@ -75,7 +78,7 @@ impl<J> Shared<J> {
 
 /// A thread that runs jobs from a bounded queue. When the queue is full, `submit` hands a job
 /// back at once (the new one or the oldest, per the policy): the caller never waits.
-pub(crate) struct Worker<J: Send + 'static> {
+pub(crate) struct Worker<J: Job> {
     shared: Arc<Shared<J>>,
     handle: Mutex<Option<JoinHandle<()>>>,
     capacity: usize,
@@ -86,7 +89,7 @@ pub(crate) struct Worker<J: Send + 'static> {
     sends: bool,
 }
 
-impl<J: Send + 'static> std::fmt::Debug for Worker<J> {
+impl<J: Job> std::fmt::Debug for Worker<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
             .field("capacity", &self.capacity)
@@ -110,7 +113,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) after_upkeep: Option<fn()>,
 }
 
-impl<J: Send + 'static> Worker<J> {
+impl<J: Job> Worker<J> {
     /// Starts the thread. `run` is called for each job, in order; between jobs, and whenever
     /// the queue is idle for the time it asks, the transport's upkeep runs.
     pub(crate) fn spawn(
@@ -238,8 +241,10 @@ impl<J: Send + 'static> Worker<J> {
         if !leftover.is_empty() {
             let n = leftover.len() as u64;
             self.stats.queue_depth.fetch_sub(n, Ordering::Relaxed);
-            self.stats
-                .record_drop(DropReason::NetworkError, JOB_CATEGORY, n);
+            for job in &leftover {
+                self.stats
+                    .record_drop(DropReason::NetworkError, job.category(), 1);
+            }
             debug_log!(self.debug, "shutdown timed out: {n} queued events dropped");
         }
         if !drained && self.sends {
@@ -295,7 +300,12 @@ impl Upkeep {
 }
 
 /// `upkeep`: what this worker runs between jobs and on flush, if it sends.
-fn run_loop<J>(shared: &Shared<J>, upkeep: Option<&Upkeep>, stats: &Stats, mut run: impl FnMut(J)) {
+fn run_loop<J: Job>(
+    shared: &Shared<J>,
+    upkeep: Option<&Upkeep>,
+    stats: &Stats,
+    mut run: impl FnMut(J),
+) {
     /// Marks the worker exited however the loop ends.
     struct Exited<'a, J>(&'a Shared<J>);
     impl<J> Drop for Exited<'_, J> {
@@ -312,9 +322,10 @@ fn run_loop<J>(shared: &Shared<J>, upkeep: Option<&Upkeep>, stats: &Stats, mut r
             Next::Exit => return,
             Next::Task(Task::Job(job)) => {
                 stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                let category = job.category();
                 // A panic in a job must not kill the worker (and silently stop delivery).
                 if catch_unwind(AssertUnwindSafe(|| run(job))).is_err() {
-                    stats.record_drop(DropReason::InternalSdkError, JOB_CATEGORY, 1);
+                    stats.record_drop(DropReason::InternalSdkError, category, 1);
                     log::error!(target: "sentry_core", "the Sentry worker panicked while sending an event; it was dropped");
                 }
             }

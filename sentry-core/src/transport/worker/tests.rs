@@ -29,6 +29,12 @@ impl Transport for Upkeep {
     }
 }
 
+impl Job for u32 {
+    fn category(&self) -> &'static str {
+        "error"
+    }
+}
+
 fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
     WorkerConfig {
         capacity,
