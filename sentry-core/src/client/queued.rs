@@ -30,6 +30,10 @@ pub(crate) enum QueuedEvent {
 
 /// A queued job made ready to finish: an event to resolve and send, or an envelope to send.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived: made on the worker and consumed at once, never stored"
+)]
 pub(crate) enum Ready {
     /// An event, as built.
     Event(PendingEvent),
