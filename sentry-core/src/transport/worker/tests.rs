@@ -153,6 +153,41 @@ fn upkeep_runs_while_the_queue_is_idle() {
 }
 
 #[test]
+fn no_job_waits_for_a_wake_up_that_never_comes() {
+    // Without upkeep the worker sleeps until woken: a lost wake-up would leave a job unrun.
+    let (done_tx, done_rx) = channel::<u32>();
+    let w = Worker::spawn(
+        "t",
+        WorkerConfig {
+            sends: false,
+            ..config(100, QueueOverflowPolicy::DropNewest)
+        },
+        Arc::new(Upkeep::default()),
+        Arc::default(),
+        move |j: u32| {
+            let _ = done_tx.send(j);
+        },
+    )
+    .unwrap();
+    for i in 0..2000 {
+        // Alternate between a worker that is surely asleep and one that may be busy.
+        if i % 2 == 0 {
+            std::thread::yield_now();
+        }
+        w.submit(i).unwrap();
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(i));
+    }
+    let burst: Vec<u32> = (0..50).collect();
+    for &i in &burst {
+        w.submit(i).unwrap();
+    }
+    let got: Vec<u32> = (0..50)
+        .map(|_| done_rx.recv_timeout(Duration::from_secs(5)).unwrap())
+        .collect();
+    assert_eq!(got, burst);
+}
+
+#[test]
 fn housekeeping_runs_after_each_upkeep() {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     fn count() {
