@@ -148,6 +148,15 @@ struct Control {
 }
 
 impl Bugsink {
+    /// Options for a client that sends to this server, environment `e2e`, ignoring `SENTRY_*`
+    /// variables.
+    pub fn client_options(&self) -> sentry_core::ClientOptions {
+        sentry_core::ClientOptions::new()
+            .use_env(false)
+            .dsn(self.dsn.clone())
+            .environment("e2e")
+    }
+
     /// Starts a fresh server and waits (up to 120 s) until it accepts requests.
     ///
     /// Set `SENTRY_PEERS_KEEP=1` to keep its folder (database, `server.log`) after the test.

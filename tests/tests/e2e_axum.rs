@@ -5,7 +5,7 @@
 use axum::routing::get;
 use axum::Router;
 use sentry_core::tower::SentryLayer;
-use sentry_core::{ClientOptions, SourceTable};
+use sentry_core::SourceTable;
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, Bugsink};
 
@@ -19,14 +19,8 @@ async fn checkout() -> &'static str {
 #[test]
 fn a_panicking_handler_reaches_bugsink_with_request_and_source() {
     let bugsink = Bugsink::start();
-    let guard = sentry_core::init(
-        ClientOptions::new()
-            .use_env(false)
-            .dsn(bugsink.dsn.clone())
-            .environment("e2e")
-            .source_table(SOURCES),
-    )
-    .expect("valid options");
+    let guard =
+        sentry_core::init(bugsink.client_options().source_table(SOURCES)).expect("valid options");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

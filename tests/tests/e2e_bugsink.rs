@@ -58,10 +58,8 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     let bugsink = Bugsink::start();
     let recorder = RecordingClient::new();
     let guard = sentry_core::init(
-        ClientOptions::new()
-            .use_env(false)
-            .dsn(bugsink.dsn.clone())
-            .environment("e2e")
+        bugsink
+            .client_options()
             .release("e2e-app@1.0.0")
             .tag("suite", "e2e")
             .send_result(SendResult::Sync)

@@ -2,7 +2,7 @@
 //! (strict validation) as an unhandled event whose top frame shows the panicking line and the
 //! lines around it, and the event passes Relay's normalizer.
 
-use sentry_core::{ClientOptions, SourceTable};
+use sentry_core::SourceTable;
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, Bugsink};
 
@@ -19,14 +19,8 @@ fn divide_stock(items: u32, boxes: u32) -> u32 {
 #[test]
 fn a_panic_with_source_context_reaches_bugsink() {
     let bugsink = Bugsink::start();
-    let guard = sentry_core::init(
-        ClientOptions::new()
-            .use_env(false)
-            .dsn(bugsink.dsn.clone())
-            .environment("e2e")
-            .source_table(SOURCES),
-    )
-    .expect("valid options");
+    let guard =
+        sentry_core::init(bugsink.client_options().source_table(SOURCES)).expect("valid options");
 
     let worker = std::thread::Builder::new()
         .name("stock-worker".into())

@@ -8,22 +8,13 @@ use sentry_core::{capture_message, CaptureOutcome, ClientOptions, DropReason, En
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tests::net::closed_port_dsn;
 
 const CHILD: &str = env!("CARGO_BIN_EXE_transport_child");
-
-fn closed_port_dsn() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://public@127.0.0.1:{port}/1")
-}
 
 /// The envelope files in the cache directory (temporary files left out).
 fn cached_files(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tests::net::closed_port_dsn;
 
 /// How long the transport waits before trying again after a send got no answer.
 const OFFLINE_PAUSE: Duration = Duration::from_millis(1100);
@@ -93,15 +94,6 @@ fn event_ids(server: &MockServer) -> Vec<String> {
         .filter(|r| r.event().is_some())
         .filter_map(|r| r.event_id().map(str::to_owned))
         .collect()
-}
-
-fn closed_port_dsn() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("http://public@127.0.0.1:{port}/1")
 }
 
 // ---- Faults played by the mock server ----
