@@ -125,6 +125,7 @@ impl Client {
             debug: o.debug,
             sends: true,
             after_upkeep: Some(release_idle_debug_info),
+            lower_priority: o.lower_thread_priority,
         };
         let worker_core = core.clone();
         let run = move |q: QueuedEvent| match worker_core.unqueue(q) {
@@ -149,6 +150,7 @@ impl Client {
             debug: o.debug,
             sends: false,
             after_upkeep: None,
+            lower_priority: o.lower_thread_priority,
         };
         let spill_core = core.clone();
         let run = move |q: QueuedEvent| {

@@ -57,6 +57,7 @@ mod source_context;
 mod source_rules;
 mod stacktrace;
 mod test_event;
+mod thread_priority;
 mod time;
 mod transport;
 

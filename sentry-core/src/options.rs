@@ -90,6 +90,7 @@ pub struct ClientOptions {
     /// `None`: not set (`SENTRY_SPOTLIGHT` may set it); `Some(None)`: off; `Some(Some(url))`: on.
     pub(crate) spotlight: Option<Option<String>>,
     pub(crate) send_client_reports: bool,
+    pub(crate) lower_thread_priority: bool,
 }
 
 impl Default for ClientOptions {
@@ -132,6 +133,7 @@ impl Default for ClientOptions {
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             spotlight: None,
             send_client_reports: true,
+            lower_thread_priority: true,
         }
     }
 }
@@ -458,6 +460,17 @@ impl ClientOptions {
     #[must_use]
     pub fn send_client_reports(mut self, on: bool) -> Self {
         self.send_client_reports = on;
+        self
+    }
+
+    /// Run the SDK's own threads (the worker, the spill writer, the Spotlight sender) below the
+    /// application's priority, so that under CPU pressure the application's threads go first;
+    /// default true. On Linux they run 10 nice steps below the thread that called
+    /// [`init`](crate::init) (at most 19); on other systems this has no effect. Under a long
+    /// CPU saturation the queue then fills sooner, and what does not fit is counted as usual.
+    #[must_use]
+    pub fn lower_thread_priority(mut self, on: bool) -> Self {
+        self.lower_thread_priority = on;
         self
     }
 

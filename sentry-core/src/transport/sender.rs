@@ -72,9 +72,9 @@ impl HttpTransport {
                 })
                 .ok()
         });
-        let spotlight = options
-            .spotlight_url_if_on()
-            .and_then(|url| Spotlight::start(url, options.log_level, debug));
+        let spotlight = options.spotlight_url_if_on().and_then(|url| {
+            Spotlight::start(url, options.log_level, debug, options.lower_thread_priority)
+        });
         let url = dsn.envelope_url();
         debug_log!(
             debug,

@@ -26,12 +26,25 @@ pub(crate) struct Spotlight {
 
 impl Spotlight {
     /// Starts the thread that posts copies to `url`. `None` (logged) if it cannot start.
-    pub(crate) fn start(url: &str, log_level: log::Level, debug: bool) -> Option<Spotlight> {
+    /// `lower_priority`: run it below the calling thread's priority (option
+    /// `lower_thread_priority`).
+    pub(crate) fn start(
+        url: &str,
+        log_level: log::Level,
+        debug: bool,
+        lower_priority: bool,
+    ) -> Option<Spotlight> {
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE);
         let shown = url.to_owned();
         let url = url.to_owned();
         let client = UreqClient::new(Duration::from_secs(2), Duration::from_millis(500), 2);
+        let parent_nice = if lower_priority {
+            crate::thread_priority::current_nice()
+        } else {
+            None
+        };
         let spawned = std::thread::Builder::new().name("sentry-spotlight".to_owned()).spawn(move || {
+            crate::thread_priority::lower_current_thread(parent_nice);
             let headers = [("Content-Type", "application/x-sentry-envelope".to_owned())];
             let mut failing = false;
             for body in rx {

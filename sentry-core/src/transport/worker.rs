@@ -114,6 +114,8 @@ pub(crate) struct WorkerConfig {
     /// Run after each upkeep (at least every 5 s with the HTTP transport) by a worker that
     /// sends: housekeeping such as releasing idle debug info.
     pub(crate) after_upkeep: Option<fn()>,
+    /// Run the thread below the spawning thread's priority (see `thread_priority`).
+    pub(crate) lower_priority: bool,
 }
 
 impl<J: Job> Worker<J> {
@@ -139,6 +141,11 @@ impl<J: Job> Worker<J> {
             work: Condvar::new(),
             progress: Condvar::new(),
         });
+        let parent_nice = if config.lower_priority {
+            crate::thread_priority::current_nice()
+        } else {
+            None
+        };
         let handle = std::thread::Builder::new().name(name.to_owned()).spawn({
             let shared = shared.clone();
             let transport = transport.clone();
@@ -147,7 +154,10 @@ impl<J: Job> Worker<J> {
                 transport,
                 after: config.after_upkeep,
             });
-            move || run_loop(&shared, upkeep.as_ref(), &stats, run)
+            move || {
+                crate::thread_priority::lower_current_thread(parent_nice);
+                run_loop(&shared, upkeep.as_ref(), &stats, run)
+            }
         })?;
         Ok(Worker {
             shared,

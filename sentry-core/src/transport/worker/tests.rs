@@ -42,6 +42,7 @@ fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
         debug: false,
         sends: true,
         after_upkeep: None,
+        lower_priority: false,
     }
 }
 
@@ -296,4 +297,35 @@ fn a_panicking_job_is_counted_and_the_worker_goes_on() {
         stats.snapshot().dropped_for(DropReason::InternalSdkError),
         1
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn jobs_run_below_the_spawning_threads_priority_when_asked() {
+    use crate::thread_priority::{current_nice, STEPS};
+    let parent = current_nice().unwrap();
+    for (lower, expected) in [(true, (parent + STEPS).min(19)), (false, parent)] {
+        let (tx, rx) = channel::<Option<i32>>();
+        let w = Worker::spawn(
+            "t",
+            WorkerConfig {
+                lower_priority: lower,
+                ..config(10, QueueOverflowPolicy::DropNewest)
+            },
+            Arc::new(Upkeep::default()),
+            Arc::default(),
+            move |_: u32| {
+                let _ = tx.send(current_nice());
+            },
+        )
+        .unwrap();
+        w.submit(1).unwrap();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            Some(expected),
+            "lower_priority {lower}"
+        );
+        assert!(w.shutdown(Duration::from_secs(1)));
+    }
+    assert_eq!(current_nice(), Some(parent), "the spawning thread is untouched");
 }
