@@ -327,5 +327,9 @@ fn jobs_run_below_the_spawning_threads_priority_when_asked() {
         );
         assert!(w.shutdown(Duration::from_secs(1)));
     }
-    assert_eq!(current_nice(), Some(parent), "the spawning thread is untouched");
+    assert_eq!(
+        current_nice(),
+        Some(parent),
+        "the spawning thread is untouched"
+    );
 }
