@@ -10,7 +10,7 @@ mod queued;
 use queued::{QueuedEvent, Ready, COMPACT_AFTER};
 
 use crate::context::{Context, EventSource};
-use crate::envelope::{Envelope, EnvelopeItem};
+use crate::envelope::Envelope;
 use crate::error::SendError;
 use crate::event::{Event, SdkInfo};
 use crate::hooks::guarded;
@@ -242,21 +242,12 @@ impl Client {
 
         let event_id = event.event_id;
         let pending = PendingEvent { event, stack };
-        let outcome = match &self.worker {
-            Some(worker) if opts.send_result == SendResult::Background => {
+        let outcome = match self.background_worker() {
+            Some(worker) => {
                 let behind = core.stats.queue_depth.load(Ordering::Relaxed) >= COMPACT_AFTER;
-                match worker.submit(QueuedEvent::new(pending, behind)) {
-                    Ok(()) => CaptureOutcome::Queued { event_id },
-                    // The queue is full: this event, or the oldest queued one, goes to the
-                    // offline cache or is dropped.
-                    Err(rejected) if rejected.event_id() == event_id => self.overflow(rejected),
-                    Err(oldest) => {
-                        self.overflow(oldest);
-                        CaptureOutcome::Queued { event_id }
-                    }
-                }
+                self.enqueue(worker, QueuedEvent::new(pending, behind))
             }
-            _ => core.finish_and_send(pending),
+            None => core.finish_and_send(pending),
         };
         if matches!(
             outcome,
@@ -275,19 +266,35 @@ impl Client {
         event_id: Uuid,
         envelope: Envelope,
     ) -> Result<(), SendError> {
-        let worker = match &self.worker {
-            Some(w) if self.core.options.send_result == SendResult::Background => w,
-            _ => return self.core.transport.send(envelope).map(|_| ()),
+        let Some(worker) = self.background_worker() else {
+            return self.core.transport.send(envelope).map(|_| ());
         };
-        match worker.submit(QueuedEvent::Envelope(Box::new((event_id, envelope)))) {
-            Ok(()) => Ok(()),
-            Err(rejected) if rejected.event_id() == event_id => match self.overflow(rejected) {
-                CaptureOutcome::Queued { .. } => Ok(()),
-                _ => Err(SendError::QueueFull),
-            },
+        match self.enqueue(
+            worker,
+            QueuedEvent::Envelope(Box::new((event_id, envelope))),
+        ) {
+            CaptureOutcome::Queued { .. } => Ok(()),
+            _ => Err(SendError::QueueFull),
+        }
+    }
+
+    /// The worker, when events go through it (background mode).
+    fn background_worker(&self) -> Option<&Worker<QueuedEvent>> {
+        self.worker
+            .as_ref()
+            .filter(|_| self.core.options.send_result == SendResult::Background)
+    }
+
+    /// Queues a job. When the queue is full, this job or the oldest queued one (per the overflow
+    /// policy) goes to [`overflow`](Self::overflow); the outcome is this job's.
+    fn enqueue(&self, worker: &Worker<QueuedEvent>, job: QueuedEvent) -> CaptureOutcome {
+        let event_id = job.event_id();
+        match worker.submit(job) {
+            Ok(()) => CaptureOutcome::Queued { event_id },
+            Err(rejected) if rejected.event_id() == event_id => self.overflow(rejected),
             Err(oldest) => {
                 self.overflow(oldest);
-                Ok(())
+                CaptureOutcome::Queued { event_id }
             }
         }
     }
@@ -385,7 +392,7 @@ impl Core {
         let category = queued.category();
         let envelope = match self.unqueue(queued) {
             Some(Ready::Event(pending)) => match self.finish(pending) {
-                Ok(event) => event_envelope(&event).ok(),
+                Ok(event) => Envelope::from_event(&event).ok(),
                 Err(dropped) => return dropped,
             },
             Some(Ready::Envelope(envelope)) => Some(envelope),
@@ -414,7 +421,7 @@ impl Core {
             Err(dropped) => return dropped,
         };
         let event_id = event.event_id;
-        let outcome = match event_envelope(&event) {
+        let outcome = match Envelope::from_event(&event) {
             Ok(envelope) => match self.transport.send(envelope) {
                 Ok(sent) => CaptureOutcome::Sent {
                     event_id,
@@ -482,22 +489,6 @@ impl Core {
 /// The worker's housekeeping: debug info not used for a while is released.
 fn release_idle_debug_info() {
     crate::stacktrace::release_if_idle(crate::stacktrace::RELEASE_AFTER);
-}
-
-/// The envelope for one event.
-pub(crate) fn event_envelope(event: &Event) -> Result<Envelope, serde_json::Error> {
-    let mut envelope = Envelope::new();
-    let mut buf = uuid::Uuid::encode_buffer();
-    envelope.set_header(
-        "event_id",
-        event.event_id.simple().encode_lower(&mut buf).to_owned(),
-    );
-    envelope.set_header(
-        "sdk",
-        serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}),
-    );
-    envelope.add_item(EnvelopeItem::json("event", event)?);
-    Ok(envelope)
 }
 
 impl Defaults {

@@ -4,8 +4,10 @@
 //! length-prefixed and the newline-terminated item forms, so tests, the offline cache and the mock
 //! server can read what any SDK sends.
 
+use crate::event::Event;
 use serde_json::{Map, Value};
 use std::fmt;
+use uuid::Uuid;
 
 /// Why bytes could not be read as an envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +124,37 @@ impl Envelope {
     /// An empty envelope.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The envelope this SDK sends for `event`: the `event_id` and `sdk` headers and the event
+    /// as one `event` item. Fails only if the event does not serialize.
+    ///
+    /// ```
+    /// use sentry_core::{Envelope, Event};
+    ///
+    /// let event = Event::new();
+    /// let envelope = Envelope::from_event(&event).unwrap();
+    /// assert_eq!(envelope.items()[0].ty(), "event");
+    /// assert_eq!(envelope.headers()["event_id"], event.event_id.simple().to_string());
+    /// ```
+    pub fn from_event(event: &Event) -> Result<Envelope, serde_json::Error> {
+        let mut envelope = Envelope::from_sdk(Some(event.event_id));
+        envelope.add_item(EnvelopeItem::json("event", event)?);
+        Ok(envelope)
+    }
+
+    /// An envelope from this SDK: the `sdk` header, and `event_id` when given; no items yet.
+    pub(crate) fn from_sdk(event_id: Option<Uuid>) -> Envelope {
+        let mut envelope = Envelope::new();
+        if let Some(id) = event_id {
+            let mut buf = Uuid::encode_buffer();
+            envelope.set_header("event_id", id.simple().encode_lower(&mut buf).to_owned());
+        }
+        envelope.set_header(
+            "sdk",
+            serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}),
+        );
+        envelope
     }
 
     /// Sets an envelope header field (`event_id`, `sdk`, `dsn`, `sent_at`).

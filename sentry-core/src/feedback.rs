@@ -125,12 +125,7 @@ pub fn capture_user_feedback(feedback: UserFeedback) -> Result<Uuid, SendError> 
         options.release.clone(),
     );
     let event_id = event.event_id;
-    let mut envelope = Envelope::new();
-    envelope.set_header("event_id", event_id.simple().to_string());
-    envelope.set_header(
-        "sdk",
-        serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}),
-    );
+    let mut envelope = Envelope::from_sdk(Some(event_id));
     let item =
         EnvelopeItem::json("feedback", &event).map_err(|e| SendError::Serialize(e.to_string()))?;
     envelope.add_item(item);

@@ -11,6 +11,22 @@
 /// How many nice steps below its parent an SDK thread runs (capped at 19, the lowest).
 pub(crate) const STEPS: i32 = 10;
 
+/// Spawns an SDK thread named `name` that runs `f`, [`STEPS`] below the calling thread's
+/// priority when `lower` (option `lower_thread_priority`).
+pub(crate) fn spawn<T: Send + 'static>(
+    name: &str,
+    lower: bool,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
+    let parent = if lower { current_nice() } else { None };
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            lower_current_thread(parent);
+            f()
+        })
+}
+
 /// The calling thread's nice value, when it can be read (Linux only).
 pub(crate) fn current_nice() -> Option<i32> {
     #[cfg(target_os = "linux")]
@@ -26,7 +42,7 @@ pub(crate) fn current_nice() -> Option<i32> {
 /// Lowers the calling thread's priority to `parent` + [`STEPS`] (capped at 19), where `parent`
 /// is the nice value of the thread that spawned it. Best effort: a refusal (a seccomp filter,
 /// say) only means the thread keeps its priority.
-pub(crate) fn lower_current_thread(parent: Option<i32>) {
+fn lower_current_thread(parent: Option<i32>) {
     #[cfg(target_os = "linux")]
     if let Some(parent) = parent {
         let target = parent.saturating_add(STEPS).min(19);
@@ -44,13 +60,10 @@ mod tests {
     #[test]
     fn a_lowered_thread_runs_steps_below_its_parent_and_the_parent_is_untouched() {
         let parent = current_nice().unwrap();
-        let child = std::thread::spawn(move || {
-            lower_current_thread(Some(parent));
-            current_nice().unwrap()
-        })
-        .join()
-        .unwrap();
-        assert_eq!(child, (parent + STEPS).min(19));
+        let lowered = spawn("t", true, current_nice).unwrap().join().unwrap();
+        assert_eq!(lowered, Some((parent + STEPS).min(19)));
+        let kept = spawn("t", false, current_nice).unwrap().join().unwrap();
+        assert_eq!(kept, Some(parent));
         assert_eq!(current_nice(), Some(parent));
     }
 }

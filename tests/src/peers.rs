@@ -442,6 +442,16 @@ fn problems_in(normalized: &Value) -> Vec<String> {
     problems
 }
 
+/// The innermost frame (where it happened) of an exception as Sentry stores it: the last of
+/// `stacktrace.frames`. Panics when there is none.
+pub fn top_frame(exception: &serde_json::Value) -> serde_json::Value {
+    exception["stacktrace"]["frames"]
+        .as_array()
+        .and_then(|frames| frames.last())
+        .unwrap_or_else(|| panic!("no stack frames in {exception}"))
+        .clone()
+}
+
 /// Panics, showing the problems and the whole normalized event, if Relay finds anything invalid
 /// in `event`: a non-empty `errors` list or an `err` entry anywhere under `_meta`.
 pub fn assert_relay_clean(event: &Value) {

@@ -7,7 +7,7 @@ use axum::Router;
 use sentry_core::tower::SentryLayer;
 use sentry_core::SourceTable;
 use std::time::Duration;
-use tests::peers::{assert_relay_clean, Bugsink};
+use tests::peers::{assert_relay_clean, top_frame, Bugsink};
 
 static SOURCES: SourceTable = sentry_core::embed_sources!();
 
@@ -71,12 +71,7 @@ fn a_panicking_handler_reaches_bugsink_with_request_and_source() {
     assert_eq!(data["tags"]["feature"], "checkout");
     let exc = &data["exception"]["values"][0];
     assert_eq!(exc["mechanism"]["handled"], false);
-    let top = exc["stacktrace"]["frames"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let top = top_frame(exc);
     assert!(
         top["filename"]
             .as_str()

@@ -10,7 +10,9 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
-use tests::peers::{assert_relay_clean, python_parse_envelope, relay_normalize, Bugsink};
+use tests::peers::{
+    assert_relay_clean, python_parse_envelope, relay_normalize, top_frame, Bugsink,
+};
 use tests::recording::RecordingClient;
 
 #[derive(Debug)]
@@ -121,12 +123,7 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
             ("RequestFailed", "request failed")
         ]
     );
-    let top = exceptions[2]["stacktrace"]["frames"]
-        .as_array()
-        .expect("frames")
-        .last()
-        .expect("a frame")
-        .clone();
+    let top = top_frame(&exceptions[2]);
     assert!(
         top["filename"]
             .as_str()

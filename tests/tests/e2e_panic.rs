@@ -4,7 +4,7 @@
 
 use sentry_core::SourceTable;
 use std::time::Duration;
-use tests::peers::{assert_relay_clean, Bugsink};
+use tests::peers::{assert_relay_clean, top_frame, Bugsink};
 
 static SOURCES: SourceTable = sentry_core::embed_sources!();
 
@@ -46,12 +46,7 @@ fn a_panic_with_source_context_reaches_bugsink() {
     let exc = &data["exception"]["values"][0];
     assert_eq!(exc["mechanism"]["type"], "panic");
     assert_eq!(exc["mechanism"]["handled"], false);
-    let top = exc["stacktrace"]["frames"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let top = top_frame(exc);
     assert!(
         top["filename"]
             .as_str()

@@ -38,32 +38,38 @@ impl Spotlight {
         let shown = url.to_owned();
         let url = url.to_owned();
         let client = UreqClient::new(Duration::from_secs(2), Duration::from_millis(500), 2);
-        let parent_nice = if lower_priority {
-            crate::thread_priority::current_nice()
-        } else {
-            None
-        };
-        let spawned = std::thread::Builder::new().name("sentry-spotlight".to_owned()).spawn(move || {
-            crate::thread_priority::lower_current_thread(parent_nice);
-            let headers = [("Content-Type", "application/x-sentry-envelope".to_owned())];
-            let mut failing = false;
-            for body in rx {
-                let request = HttpRequest { url: &url, headers: &headers, body: &body };
-                let problem = match client.post(&request) {
-                    Ok(resp) if (200..300).contains(&resp.status) => None,
-                    Ok(resp) => Some(format!("it answered {}", resp.status)),
-                    Err(e) => Some(e.0),
-                };
-                match problem {
-                    None => failing = false,
-                    Some(p) => {
-                        let level = if failing { log::Level::Debug } else { log_level };
-                        log::log!(target: "sentry_core", level, "could not send a copy to Spotlight at {url}: {p}");
-                        failing = true;
+        let spawned = crate::thread_priority::spawn(
+            "sentry-spotlight",
+            lower_priority,
+            move || {
+                let headers = [("Content-Type", "application/x-sentry-envelope".to_owned())];
+                let mut failing = false;
+                for body in rx {
+                    let request = HttpRequest {
+                        url: &url,
+                        headers: &headers,
+                        body: &body,
+                    };
+                    let problem = match client.post(&request) {
+                        Ok(resp) if (200..300).contains(&resp.status) => None,
+                        Ok(resp) => Some(format!("it answered {}", resp.status)),
+                        Err(e) => Some(e.0),
+                    };
+                    match problem {
+                        None => failing = false,
+                        Some(p) => {
+                            let level = if failing {
+                                log::Level::Debug
+                            } else {
+                                log_level
+                            };
+                            log::log!(target: "sentry_core", level, "could not send a copy to Spotlight at {url}: {p}");
+                            failing = true;
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
         match spawned {
             Ok(_) => {
                 debug_log!(debug, "Spotlight: sending copies to {shown}");

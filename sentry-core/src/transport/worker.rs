@@ -141,12 +141,7 @@ impl<J: Job> Worker<J> {
             work: Condvar::new(),
             progress: Condvar::new(),
         });
-        let parent_nice = if config.lower_priority {
-            crate::thread_priority::current_nice()
-        } else {
-            None
-        };
-        let handle = std::thread::Builder::new().name(name.to_owned()).spawn({
+        let handle = crate::thread_priority::spawn(name, config.lower_priority, {
             let shared = shared.clone();
             let transport = transport.clone();
             let stats = stats.clone();
@@ -154,10 +149,7 @@ impl<J: Job> Worker<J> {
                 transport,
                 after: config.after_upkeep,
             });
-            move || {
-                crate::thread_priority::lower_current_thread(parent_nice);
-                run_loop(&shared, upkeep.as_ref(), &stats, run)
-            }
+            move || run_loop(&shared, upkeep.as_ref(), &stats, run)
         })?;
         Ok(Worker {
             shared,

@@ -147,23 +147,13 @@ fn official_event() -> sentry::protocol::Event<'static> {
     }
 }
 
-/// Our transport's framing: `event_id` and `sdk` envelope headers, the event as one item.
+/// Our transport's framing: `Envelope::from_event` (the `event_id` and `sdk` headers, the event
+/// as one item) then `to_bytes`.
 fn ours_bytes(event: sentry_core::Event) -> Vec<u8> {
-    let mut envelope = sentry_core::Envelope::new();
-    let mut buf = uuid::Uuid::encode_buffer();
-    envelope.set_header(
-        "event_id",
-        event.event_id.simple().encode_lower(&mut buf).to_owned(),
-    );
-    envelope.set_header(
-        "sdk",
-        serde_json::json!({"name": sentry_core::SDK_NAME, "version": sentry_core::SDK_VERSION}),
-    );
-    match sentry_core::EnvelopeItem::json("event", &event) {
-        Ok(item) => envelope.add_item(item),
+    match sentry_core::Envelope::from_event(&event) {
+        Ok(envelope) => envelope.to_bytes(),
         Err(e) => panic!("our event does not serialize: {e}"),
     }
-    envelope.to_bytes()
 }
 
 /// The official transport's framing: `Envelope::from(event)` then `to_writer`.

@@ -78,11 +78,7 @@ impl HttpTransport {
         if !force && lock(&self.last_report).elapsed() < REPORT_INTERVAL {
             return;
         }
-        let mut envelope = Envelope::new();
-        envelope.set_header(
-            "sdk",
-            serde_json::json!({"name": crate::SDK_NAME, "version": crate::SDK_VERSION}),
-        );
+        let envelope = Envelope::from_sdk(None);
         debug_log!(self.debug, "sending a client report");
         // `deliver` attaches the report and puts its counts back if it does not get through.
         let _ = self.deliver(envelope);
