@@ -43,6 +43,10 @@ pub enum CaptureOutcome {
     },
     /// Not sent: the SDK has no DSN (or `init` was not called).
     Disabled,
+    /// Not sent: captured from inside the SDK, in a user callback (`before_send`, `after_send`,
+    /// `filter`) or on one of the SDK's threads, where it would feed the pipeline its own
+    /// events. Counted as `event_processor`.
+    Reentrant,
     /// Sending failed after every attempt.
     Failed {
         /// The event's id.

@@ -24,7 +24,7 @@ use crate::transport::{
 use crate::{CaptureOutcome, Dsn, Error};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -163,7 +163,7 @@ impl Client {
         core: &Arc<Core>,
         name: &str,
         config: WorkerConfig,
-        run: impl FnMut(QueuedEvent) + Send + 'static,
+        run: impl Fn(QueuedEvent) + Send + Sync + 'static,
     ) -> Option<Worker<QueuedEvent>> {
         match Worker::spawn(
             name,
@@ -188,14 +188,21 @@ impl Client {
         self.core.stats.snapshot()
     }
 
-    /// Waits until the events captured so far are sent or on disk, at most `timeout`.
+    /// Waits until the events captured so far are delivered (or dropped and counted), and the
+    /// offline cache, when there is one, is empty; at most `timeout`. False when anything is
+    /// still queued or cached at the deadline.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
         // The spill writer first: what it writes, the worker's upkeep then resends.
         let spilled = self.spill.as_ref().is_none_or(|s| s.flush(left()));
         let sent = self.worker.as_ref().is_none_or(|w| w.flush(left()));
-        spilled && sent
+        let cache_empty = || self.core.stats.cached.load(Ordering::Relaxed) == 0;
+        let uncached = match &self.worker {
+            Some(w) if self.core.transport.can_store() => w.wait_for(deadline, cache_empty),
+            _ => cache_empty(),
+        };
+        spilled && sent && uncached
     }
 
     /// Runs the capture pipeline for one event.
@@ -208,10 +215,10 @@ impl Client {
     ) -> CaptureOutcome {
         let core = &self.core;
         let opts = &core.options;
-        {
-            let scope = ctx.lock_scope();
-            scope.apply_to(&mut event, opts.max_breadcrumbs);
+        if crate::hooks::inside_sdk() {
+            return core.refuse_reentrant();
         }
+        ctx.scope().apply_to(&mut event, opts.max_breadcrumbs);
         core.apply_defaults(&mut event);
 
         if !opts.environment_included() {
@@ -300,20 +307,16 @@ impl Client {
     }
 
     /// An event that does not fit the full queue: handed to the spill writer when there is
-    /// one, written to the offline cache here when the spill writer is full too (so nothing is
-    /// lost when the user asked for the cache), else dropped as `queue_overflow`.
+    /// one, else (or when the spill writer's queue is full too) dropped as `queue_overflow`.
+    /// Never written here: the capturing thread does no disk I/O, symbol resolution or user
+    /// callback.
     fn overflow(&self, queued: QueuedEvent) -> CaptureOutcome {
         let event_id = queued.event_id();
         let category = queued.category();
-        let queued = match &self.spill {
-            Some(spill) => match spill.submit(queued) {
-                Ok(()) => return CaptureOutcome::Queued { event_id },
-                Err(back) => back,
-            },
-            None => queued,
-        };
-        if self.core.transport.can_store() {
-            return self.core.store_now(queued);
+        if let Some(spill) = &self.spill {
+            if spill.submit(queued).is_ok() {
+                return CaptureOutcome::Queued { event_id };
+            }
         }
         self.core
             .stats
@@ -321,7 +324,8 @@ impl Client {
         CaptureOutcome::QueueFull { event_id }
     }
 
-    /// Drains the spill writer, then the worker, within `shutdown_timeout` in all.
+    /// Drains the spill writer, then the worker, within `shutdown_timeout` in all; what is left
+    /// is counted and reported in a last client report (see [`Worker::shutdown`]).
     pub(crate) fn shutdown(&self) -> bool {
         let deadline = Instant::now() + self.core.options.shutdown_timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
@@ -366,6 +370,18 @@ impl Core {
         if event.modules.is_empty() && !d.modules.is_empty() {
             event.modules.clone_from(&d.modules);
         }
+    }
+
+    /// A capture from inside the SDK (a callback, or an SDK thread): counted, logged once per
+    /// process, never fed back.
+    fn refuse_reentrant(&self) -> CaptureOutcome {
+        static LOGGED: AtomicBool = AtomicBool::new(false);
+        self.stats
+            .record_drop(DropReason::EventProcessor, "error", 1);
+        if !LOGGED.swap(true, Ordering::Relaxed) {
+            log::log!(target: "sentry_core", self.options.log_level, "an event was captured inside a Sentry callback or on a Sentry thread; it was dropped (such events would loop)");
+        }
+        CaptureOutcome::Reentrant
     }
 
     fn hook_failed(&self, hook: &str) {
@@ -590,7 +606,8 @@ impl ClientGuard {
         self.client.is_some()
     }
 
-    /// Waits until queued events are sent, at most `timeout`. True when the queue emptied.
+    /// Waits until captured events are delivered (or dropped and counted) and the offline cache
+    /// is empty, at most `timeout`; see [`flush`](crate::flush).
     pub fn flush(&self, timeout: Duration) -> bool {
         self.client.as_ref().is_none_or(|c| c.flush(timeout))
     }
@@ -599,20 +616,47 @@ impl ClientGuard {
     pub fn stats(&self) -> TransportStats {
         self.client.as_ref().map(|c| c.stats()).unwrap_or_default()
     }
-}
 
-impl Drop for ClientGuard {
-    fn drop(&mut self) {
-        let Some(client) = self.client.take() else {
-            return;
-        };
+    /// Shuts the SDK down as dropping the guard does, and returns the final counters: what was
+    /// sent, and every event that was not, by reason. Events still queued when
+    /// `shutdown_timeout` ran out are counted as `network_error` and reported to the server in
+    /// a last client report sent within the same timeout.
+    ///
+    /// ```
+    /// let guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid options");
+    /// // ... the program runs ...
+    /// let stats = guard.close();
+    /// if stats.dropped_total() > 0 {
+    ///     eprintln!("Sentry: {} events were not delivered: {:?}", stats.dropped_total(), stats.dropped);
+    /// }
+    /// ```
+    pub fn close(mut self) -> TransportStats {
+        self.shut_down().unwrap_or_default()
+    }
+
+    fn shut_down(&mut self) -> Option<TransportStats> {
+        let client = self.client.take()?;
         client.shutdown();
         let mut g = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
         if g.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client)) {
             *g = None;
         }
+        drop(g);
+        let stats = client.stats();
+        *CLOSED_STATS.lock().unwrap_or_else(PoisonError::into_inner) = Some(stats.clone());
+        Some(stats)
     }
 }
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// The final counters of the last client shut down, read by [`stats`] once no client is
+/// installed.
+static CLOSED_STATS: std::sync::Mutex<Option<TransportStats>> = std::sync::Mutex::new(None);
 
 /// Starts the SDK: validates the options (filling unset ones from `SENTRY_DSN`,
 /// `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`), installs the client and, with the `panic` feature,
@@ -666,16 +710,23 @@ pub(crate) fn build_client(options: ClientOptions) -> Result<Option<Client>, Err
     Ok(Some(Client::with_transport(options, transport, stats)))
 }
 
-/// Waits until events queued so far are sent, at most `timeout`. True when the queue emptied
-/// (or there is nothing to wait for).
+/// Waits until events captured so far are delivered (or dropped and counted) and the offline
+/// cache, if configured, is empty; at most `timeout`. True when nothing is left waiting (or
+/// there is nothing to wait for); false when events are still queued or cached, for example
+/// while the server is unreachable.
 pub fn flush(timeout: Duration) -> bool {
     Context::current().client().is_none_or(|c| c.flush(timeout))
 }
 
-/// The transport's counters (sent, retried, dropped by reason, queue depth) of the current client.
+/// The transport's counters (sent, retried, dropped by reason, queue depth) of the current
+/// client; once the client has been shut down (its guard dropped or closed), its final counters.
 pub fn stats() -> TransportStats {
-    Context::current()
-        .client()
-        .map(|c| c.stats())
-        .unwrap_or_default()
+    match Context::current().client() {
+        Some(c) => c.stats(),
+        None => CLOSED_STATS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_default(),
+    }
 }

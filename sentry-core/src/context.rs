@@ -34,7 +34,9 @@ pub enum EventSource {
 type LastEvent = Arc<Mutex<Option<(Uuid, EventSource)>>>;
 
 struct Inner {
-    scope: Mutex<Scope>,
+    /// The scope, copied on write: readers take the `Arc` and let go of the lock at once, so no
+    /// user code and no event processing ever runs while it is held.
+    scope: Mutex<Arc<Scope>>,
     last_event: LastEvent,
     client: Option<Arc<Client>>,
 }
@@ -75,7 +77,7 @@ impl Default for Context {
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
-            .field("scope", &*self.lock_scope())
+            .field("scope", &*self.scope())
             .finish_non_exhaustive()
     }
 }
@@ -83,10 +85,10 @@ impl fmt::Debug for Context {
 impl Context {
     /// A new, empty context.
     pub fn new() -> Self {
-        Self::build(Scope::default(), Arc::default(), None)
+        Self::build(Arc::default(), Arc::default(), None)
     }
 
-    fn build(scope: Scope, last_event: LastEvent, client: Option<Arc<Client>>) -> Self {
+    fn build(scope: Arc<Scope>, last_event: LastEvent, client: Option<Arc<Client>>) -> Self {
         Context {
             inner: Arc::new(Inner {
                 scope: Mutex::new(scope),
@@ -106,17 +108,13 @@ impl Context {
 
     /// An independent copy: same scope values now, separate from then on.
     pub fn fork(&self) -> Context {
-        Self::build(
-            self.lock_scope().clone(),
-            Arc::default(),
-            self.inner.client.clone(),
-        )
+        Self::build(self.scope(), Arc::default(), self.inner.client.clone())
     }
 
     /// A copy that reports its last event to this context too (used by [`with_scope`]).
     fn child(&self) -> Context {
         Self::build(
-            self.lock_scope().clone(),
+            self.scope(),
             self.inner.last_event.clone(),
             self.inner.client.clone(),
         )
@@ -124,7 +122,7 @@ impl Context {
 
     /// A new context whose events go to `client` instead of the global one (testing kit).
     pub(crate) fn with_client(client: Arc<Client>) -> Context {
-        Self::build(Scope::default(), Arc::default(), Some(client))
+        Self::build(Arc::default(), Arc::default(), Some(client))
     }
 
     /// Runs `f` with this context as the thread's current one, then restores the previous one,
@@ -146,8 +144,28 @@ impl Context {
     }
 
     /// Changes this context's scope.
+    ///
+    /// `f` works on a copy of the scope that replaces it when `f` returns, and no SDK lock is
+    /// held while it runs: it may log, capture, panic or inspect the context without deadlocking.
+    /// A panic inside `f` leaves the scope as it was. When two threads configure one shared
+    /// context at the same time, the change that finishes last wins (the built-in setters such
+    /// as [`set_tags_context`] change the scope in place and never lose each other's changes).
     pub fn configure_scope<R>(&self, f: impl FnOnce(&mut Scope) -> R) -> R {
-        f(&mut self.lock_scope())
+        let mut copy = Scope::clone(&self.scope());
+        let r = f(&mut copy);
+        *self.lock_scope() = Arc::new(copy);
+        r
+    }
+
+    /// Changes the scope in place under its lock. Only for the SDK's own, short changes: `f`
+    /// must not run user code, log, or capture (they could re-enter this context).
+    pub(crate) fn update_scope<R>(&self, f: impl FnOnce(&mut Scope) -> R) -> R {
+        f(Arc::make_mut(&mut self.lock_scope()))
+    }
+
+    /// The scope as it is now; later changes do not show in it.
+    pub(crate) fn scope(&self) -> Arc<Scope> {
+        self.lock_scope().clone()
     }
 
     /// The id and source of the last event sent (or queued) from this context.
@@ -167,7 +185,7 @@ impl Context {
             .unwrap_or_else(PoisonError::into_inner) = Some((id, source));
     }
 
-    pub(crate) fn lock_scope(&self) -> MutexGuard<'_, Scope> {
+    fn lock_scope(&self) -> MutexGuard<'_, Arc<Scope>> {
         // A panic while the scope was locked leaves plain data behind; keep using it.
         self.inner
             .scope
@@ -212,7 +230,10 @@ where
     K: Into<String>,
     V: Into<serde_json::Value>,
 {
-    configure_scope(|s| {
+    // User conversions run before the scope is locked.
+    let extra: Vec<(String, serde_json::Value)> =
+        extra.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    Context::current().update_scope(|s| {
         for (k, v) in extra {
             s.set_extra(k, v);
         }
@@ -221,7 +242,7 @@ where
 
 /// Sets the user of the current context (Elixir `Sentry.Context.set_user_context`).
 pub fn set_user_context(user: crate::event::User) {
-    configure_scope(|s| s.set_user(Some(user)));
+    Context::current().update_scope(|s| s.set_user(Some(user)));
 }
 
 /// Adds tags to the current context (Elixir `Sentry.Context.set_tags_context`).
@@ -231,7 +252,12 @@ where
     K: Into<String>,
     V: Into<String>,
 {
-    configure_scope(|s| {
+    // User conversions run before the scope is locked.
+    let tags: Vec<(String, String)> = tags
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    Context::current().update_scope(|s| {
         for (k, v) in tags {
             s.set_tag(k, v);
         }
@@ -243,12 +269,12 @@ where
 pub fn add_breadcrumb(crumb: crate::event::Breadcrumb) {
     let ctx = Context::current();
     let max = ctx.client().map_or(100, |c| c.options().max_breadcrumbs);
-    ctx.configure_scope(|s| s.add_breadcrumb(crumb, max));
+    ctx.update_scope(|s| s.add_breadcrumb(crumb, max));
 }
 
 /// Empties the current context's scope.
 pub fn clear_context() {
-    configure_scope(Scope::clear);
+    Context::current().update_scope(Scope::clear);
 }
 
 /// The id and source of the last event sent from the current context

@@ -72,11 +72,28 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 thread_local! {
     static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SDK_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// True while this thread runs a user callback (the panic hook ignores panics from there; they
 /// are reported as a failed callback instead).
-#[cfg_attr(not(feature = "panic"), allow(dead_code))]
 pub(crate) fn in_sdk_callback() -> bool {
     IN_CALLBACK.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
+/// Marks the calling thread as one of the SDK's own (worker, spill writer, Spotlight sender).
+pub(crate) fn mark_sdk_thread() {
+    let _ = SDK_THREAD.try_with(|c| c.set(true));
+}
+
+/// True on the SDK's own threads. Events from there (a panic while sending, a log line of a
+/// custom HTTP client) are not fed back into the worker that produced them.
+pub(crate) fn on_sdk_thread() -> bool {
+    SDK_THREAD.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
+/// True when a capture made now would come from the SDK itself: from inside a user callback
+/// (`before_send` capturing would loop) or from one of the SDK's threads.
+pub(crate) fn inside_sdk() -> bool {
+    in_sdk_callback() || on_sdk_thread()
 }

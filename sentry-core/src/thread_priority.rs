@@ -11,7 +11,8 @@
 /// How many nice steps below its parent an SDK thread runs (capped at 19, the lowest).
 pub(crate) const STEPS: i32 = 10;
 
-/// Spawns an SDK thread named `name` that runs `f`, [`STEPS`] below the calling thread's
+/// Spawns an SDK thread named `name` (marked as the SDK's, see [`crate::hooks::on_sdk_thread`])
+/// that runs `f`, [`STEPS`] below the calling thread's
 /// priority when `lower` (option `lower_thread_priority`).
 pub(crate) fn spawn<T: Send + 'static>(
     name: &str,
@@ -22,6 +23,7 @@ pub(crate) fn spawn<T: Send + 'static>(
     std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
+            crate::hooks::mark_sdk_thread();
             lower_current_thread(parent);
             f()
         })

@@ -33,7 +33,11 @@ pub(crate) fn install() {
 }
 
 fn report(info: &PanicHookInfo<'_>) {
-    if crate::hooks::in_sdk_callback() {
+    // A panic in a user callback is counted as a failed callback; a panic on an SDK thread is
+    // caught and counted by that thread (`internal_sdk_error`). Reporting either would feed the
+    // SDK its own failures, and with `panic = "abort"` the flush below would wait on the very
+    // worker that panicked.
+    if crate::hooks::inside_sdk() {
         return;
     }
     // A panic inside the tower layer's poll is reported by the layer, with the request.

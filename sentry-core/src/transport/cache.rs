@@ -94,8 +94,9 @@ impl OfflineCache {
             dir.display(),
             index.files.len()
         );
-        cache.evict_over_limits(&mut index, None);
+        let evicted = cache.evict_over_limits(&mut index, None);
         drop(index);
+        cache.delete_files(&evicted);
         Ok(cache)
     }
 
@@ -129,11 +130,13 @@ impl OfflineCache {
         index.files.insert(name.clone(), (size, claimed));
         index.bytes += size;
         index.claimed += usize::from(claimed);
-        self.evict_over_limits(&mut index, Some(&name));
+        let evicted = self.evict_over_limits(&mut index, Some(&name));
+        let cached = index.files.len();
+        drop(index);
+        self.delete_files(&evicted);
         debug_log!(
             self.debug,
-            "offline cache: wrote {name} ({size} bytes, {} cached)",
-            index.files.len()
+            "offline cache: wrote {name} ({size} bytes, {cached} cached)"
         );
         Some(Claim { name })
     }
@@ -154,9 +157,11 @@ impl OfflineCache {
         format!("{nanos:020}-{}-{seq:06}-{cats}{SUFFIX}", std::process::id())
     }
 
-    /// Evicts the oldest unclaimed files until both caps hold, counting their items as
-    /// `cache_overflow`. `keep` (the file just written) goes only if nothing else can.
-    fn evict_over_limits(&self, index: &mut Index, keep: Option<&str>) {
+    /// Evicts the oldest unclaimed files from the index until both caps hold, counting their
+    /// items as `cache_overflow`. `keep` (the file just written) goes only if nothing else can.
+    /// Returns the evicted names: the caller deletes them once it has let go of the index.
+    fn evict_over_limits(&self, index: &mut Index, keep: Option<&str>) -> Vec<String> {
+        let mut evicted = Vec::new();
         while index.files.len() > self.max_envelopes || index.bytes > self.max_bytes {
             let victim = index
                 .files
@@ -164,24 +169,40 @@ impl OfflineCache {
                 .find(|(name, (_, claimed))| !claimed && Some(name.as_str()) != keep)
                 .map(|(name, _)| name.clone());
             let Some(name) = victim else { break };
-            self.forget(index, &name);
+            self.unindex(index, &name);
             self.count_items(&name, DropReason::CacheOverflow);
             debug_log!(self.debug, "offline cache full: evicted {name}");
+            evicted.push(name);
+        }
+        self.stats
+            .cached
+            .store(index.files.len() as u64, Ordering::Relaxed);
+        evicted
+    }
+
+    /// Takes a file out of the index (not off the disk).
+    fn unindex(&self, index: &mut Index, name: &str) {
+        if let Some((size, claimed)) = index.files.remove(name) {
+            index.bytes = index.bytes.saturating_sub(size);
+            index.claimed -= usize::from(claimed);
         }
         self.stats
             .cached
             .store(index.files.len() as u64, Ordering::Relaxed);
     }
 
-    fn forget(&self, index: &mut Index, name: &str) {
-        if let Some((size, claimed)) = index.files.remove(name) {
-            index.bytes = index.bytes.saturating_sub(size);
-            index.claimed -= usize::from(claimed);
+    /// Deletes files already taken out of the index; never called with the index locked, so
+    /// a slow disk holds up no other thread.
+    fn delete_files(&self, names: &[String]) {
+        for name in names {
+            let _ = fs::remove_file(self.dir.join(name));
         }
+    }
+
+    /// Takes a file out of the index, then off the disk.
+    fn forget(&self, name: &str) {
+        self.unindex(&mut self.lock(), name);
         let _ = fs::remove_file(self.dir.join(name));
-        self.stats
-            .cached
-            .store(index.files.len() as u64, Ordering::Relaxed);
     }
 
     fn count_items(&self, name: &str, reason: DropReason) {
@@ -211,7 +232,7 @@ impl OfflineCache {
             match fs::read(self.dir.join(&name)) {
                 Ok(bytes) => return Some((Claim { name }, bytes)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    self.forget(&mut self.lock(), &name);
+                    self.forget(&name);
                 }
                 Err(e) => {
                     debug_log!(self.debug, "offline cache: could not read {name}: {e}");
@@ -223,7 +244,7 @@ impl OfflineCache {
 
     /// The send got an answer (or the envelope is done with): delete the file.
     pub(crate) fn remove(&self, claim: Claim) {
-        self.forget(&mut self.lock(), &claim.name);
+        self.forget(&claim.name);
         debug_log!(self.debug, "offline cache: removed {}", claim.name);
     }
 
@@ -241,7 +262,7 @@ impl OfflineCache {
 
     /// The file is not a readable envelope: delete it and count its items.
     pub(crate) fn discard_corrupt(&self, claim: Claim) {
-        self.forget(&mut self.lock(), &claim.name);
+        self.forget(&claim.name);
         self.count_items(&claim.name, DropReason::InternalSdkError);
         log::warn!(target: "sentry_core", "skipped a corrupt file in the Sentry offline cache: {}", claim.name);
     }

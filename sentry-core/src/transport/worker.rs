@@ -1,20 +1,29 @@
 //! The background worker: one thread, a bounded queue, the transport's upkeep between jobs, and
 //! flush and shutdown that wait at most their timeout.
 //!
-//! The queue is a `Mutex<VecDeque>` rather than a channel: dropping the *oldest* job
-//! ([`QueueOverflowPolicy::DropOldest`]) and counting the jobs left over when shutdown gives up
-//! both need to reach into it. Waiting for work is a `Condvar` wait with a timeout (the
-//! `recv_timeout` of a channel) so the upkeep runs when the queue is idle.
+//! The queue is lock-free ([`SegQueue`] plus an atomic count for the bound), and an idle worker
+//! is woken with `unpark`: a capturing thread never takes a lock the worker holds. That matters
+//! because the worker runs at a lower priority (`lower_thread_priority`): a lock it held while
+//! the scheduler left it waiting for a CPU would stall every capturing thread behind it.
+//!
+//! At shutdown the thread that shuts down lends a hand: it starts a drain thread at its own
+//! priority that takes jobs from the same queue, so events captured before `main` ends are
+//! delivered even when every CPU is busy and the lowered worker gets none. Whatever is still
+//! queued at the deadline is counted, and a last client report with those counts is sent in the
+//! time reserved for it ([`REPORT_RESERVE`]).
 
 use super::stats::{DropReason, Stats};
 use super::{debug_log, Transport};
 use crate::options::QueueOverflowPolicy;
-use std::collections::VecDeque;
+use crossbeam_queue::SegQueue;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
+
+/// The part of the shutdown timeout kept for the last client report: a quarter, at most 1 s.
+pub(crate) const REPORT_RESERVE: (u32, Duration) = (4, Duration::from_secs(1));
 
 /// What the worker needs to know of a job besides running it.
 pub(crate) trait Job: Send + 'static {
@@ -24,59 +33,161 @@ pub(crate) trait Job: Send + 'static {
 
 enum Task<J> {
     Job(J),
-    /// A flush marker: everything queued before it has run when the worker reaches it.
+    /// A flush marker: everything queued before it has run when a consumer completes it.
     Flush(u64),
 }
 
-struct State<J> {
-    queue: VecDeque<Task<J>>,
-    /// Jobs in `queue` (markers not included).
-    jobs: usize,
-    /// The id of the last flush marker queued, and of the last one the worker reached.
-    flush_queued: u64,
+/// What flush and shutdown wait on; only they and the consumers' progress reports lock it.
+#[derive(Default)]
+struct Progress {
     flush_done: u64,
-    closed: bool,
     exited: bool,
-    /// The worker is waiting on `work`. A job queued while it is busy needs no wake-up call: it
-    /// finds the job when it looks next. Saves the caller a syscall per event in a burst.
-    idle: bool,
 }
+
+type RunFn<J> = dyn Fn(J) + Send + Sync;
 
 struct Shared<J> {
-    state: Mutex<State<J>>,
-    /// Signalled when a task is queued or the worker is closed.
-    work: Condvar,
-    /// Signalled when a flush marker is reached or the thread exits.
-    progress: Condvar,
+    queue: SegQueue<Task<J>>,
+    /// Jobs in `queue` (markers not included): the bound is checked against it.
+    jobs: AtomicUsize,
+    /// Consumers that hold a task they took (or are about to look at the queue).
+    busy: AtomicUsize,
+    flush_queued: AtomicU64,
+    closed: AtomicBool,
+    /// The worker has looked at an empty queue and is about to park (or parked).
+    idle: AtomicBool,
+    worker: OnceLock<Thread>,
+    progress: Mutex<Progress>,
+    /// Signalled when a job or marker is done, a consumer goes idle, or the thread exits.
+    progressed: Condvar,
+    run: Box<RunFn<J>>,
+    stats: Arc<Stats>,
 }
 
-impl<J> Shared<J> {
-    fn lock(&self) -> MutexGuard<'_, State<J>> {
-        // The state is plain data; a panic while it was locked leaves it usable.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+impl<J: Job> Shared<J> {
+    fn lock(&self) -> MutexGuard<'_, Progress> {
+        // Plain data; a panic while it was locked leaves it usable.
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for `progress` until `done` holds or `deadline` passes; returns the guard and
-    /// whether `done` held.
-    fn wait_for_progress<'a>(
-        &'a self,
-        mut st: MutexGuard<'a, State<J>>,
-        deadline: Instant,
-        done: impl Fn(&State<J>) -> bool,
-    ) -> (MutexGuard<'a, State<J>>, bool) {
-        while !done(&st) {
+    fn notify(&self) {
+        drop(self.lock());
+        self.progressed.notify_all();
+    }
+
+    /// Waits for `progressed` until `done` holds or `deadline` passes; true when `done` held.
+    fn wait_until(&self, deadline: Instant, done: impl Fn(&Self, &Progress) -> bool) -> bool {
+        let mut p = self.lock();
+        while !done(self, &p) {
             let now = Instant::now();
             if now >= deadline {
-                return (st, false);
+                return false;
             }
-            st = self
-                .progress
-                .wait_timeout(st, deadline - now)
+            p = self
+                .progressed
+                .wait_timeout(p, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        (st, true)
+        true
     }
+
+    fn wake_worker(&self) {
+        // Pairs with the fence in `park_worker`: either the worker sees the new task, or this
+        // sees it idle and unparks it. `unpark` never blocks.
+        fence(Ordering::SeqCst);
+        if self.idle.load(Ordering::SeqCst) {
+            if let Some(t) = self.worker.get() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Takes the next task, counting this consumer busy while it holds one.
+    fn take(&self) -> Option<Task<J>> {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        match self.queue.pop() {
+            Some(task) => {
+                if matches!(task, Task::Job(_)) {
+                    self.jobs.fetch_sub(1, Ordering::SeqCst);
+                    self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                }
+                Some(task)
+            }
+            None => {
+                self.done_with_task();
+                None
+            }
+        }
+    }
+
+    fn done_with_task(&self) {
+        self.busy.fetch_sub(1, Ordering::SeqCst);
+        self.notify();
+    }
+
+    /// Runs a task taken with [`take`](Self::take), then counts this consumer free again.
+    fn perform(&self, task: Task<J>, upkeep: Option<&Upkeep>) {
+        match task {
+            Task::Job(job) => {
+                let category = job.category();
+                // A panic in a job must not kill the consumer (and silently stop delivery).
+                if catch_unwind(AssertUnwindSafe(|| (self.run)(job))).is_err() {
+                    self.stats
+                        .record_drop(DropReason::InternalSdkError, category, 1);
+                    log::error!(target: "sentry_core", "the Sentry worker panicked while sending an event; it was dropped");
+                }
+                self.done_with_task();
+            }
+            Task::Flush(id) => {
+                // Done once no other consumer still runs a job taken before this marker.
+                self.done_with_task();
+                self.wait_until(far_future(), |s, _| s.busy.load(Ordering::SeqCst) == 0);
+                if let Some(u) = upkeep {
+                    let _ = catch_unwind(AssertUnwindSafe(|| u.transport.flush()));
+                }
+                let mut p = self.lock();
+                p.flush_done = p.flush_done.max(id);
+                drop(p);
+                self.progressed.notify_all();
+            }
+        }
+    }
+
+    /// Empties the queue after shutdown: jobs are counted (`network_error`: not delivered in
+    /// time), flush markers are answered. Returns how many jobs there were.
+    fn sweep(&self) -> u64 {
+        let mut dropped = 0;
+        let mut last_marker = 0;
+        while let Some(task) = self.queue.pop() {
+            match task {
+                Task::Job(job) => {
+                    self.jobs.fetch_sub(1, Ordering::SeqCst);
+                    self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                    self.stats
+                        .record_drop(DropReason::NetworkError, job.category(), 1);
+                    dropped += 1;
+                }
+                Task::Flush(id) => last_marker = last_marker.max(id),
+            }
+        }
+        if last_marker > 0 {
+            let mut p = self.lock();
+            p.flush_done = p.flush_done.max(last_marker);
+        }
+        self.notify();
+        dropped
+    }
+
+    /// Nothing queued and nothing running.
+    fn drained(&self) -> bool {
+        self.jobs.load(Ordering::SeqCst) == 0 && self.busy.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// A deadline that never comes (for waits that end by progress alone).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365)
 }
 
 /// A thread that runs jobs from a bounded queue. When the queue is full, `submit` hands a job
@@ -87,17 +198,18 @@ pub(crate) struct Worker<J: Job> {
     capacity: usize,
     policy: QueueOverflowPolicy,
     transport: Arc<dyn Transport>,
-    stats: Arc<Stats>,
     debug: bool,
     sends: bool,
+    name: String,
 }
 
 impl<J: Job> std::fmt::Debug for Worker<J> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
+            .field("name", &self.name)
             .field("capacity", &self.capacity)
             .field("policy", &self.policy)
-            .field("queued", &self.shared.lock().jobs)
+            .field("queued", &self.shared.jobs.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -119,83 +231,103 @@ pub(crate) struct WorkerConfig {
 }
 
 impl<J: Job> Worker<J> {
-    /// Starts the thread. `run` is called for each job, in order; between jobs, and whenever
-    /// the queue is idle for the time it asks, the transport's upkeep runs.
+    /// Starts the thread. `run` is called for each job; between jobs, and whenever the queue is
+    /// idle for the time it asks, the transport's upkeep runs. `run` may be called from two
+    /// threads at once during shutdown (the worker and the drain thread).
     pub(crate) fn spawn(
         name: &str,
         config: WorkerConfig,
         transport: Arc<dyn Transport>,
         stats: Arc<Stats>,
-        run: impl FnMut(J) + Send + 'static,
+        run: impl Fn(J) + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                jobs: 0,
-                flush_queued: 0,
-                flush_done: 0,
-                closed: false,
-                exited: false,
-                idle: false,
-            }),
-            work: Condvar::new(),
-            progress: Condvar::new(),
+            queue: SegQueue::new(),
+            jobs: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+            flush_queued: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            idle: AtomicBool::new(false),
+            worker: OnceLock::new(),
+            progress: Mutex::new(Progress::default()),
+            progressed: Condvar::new(),
+            run: Box::new(run),
+            stats,
         });
         let handle = crate::thread_priority::spawn(name, config.lower_priority, {
             let shared = shared.clone();
-            let transport = transport.clone();
-            let stats = stats.clone();
             let upkeep = config.sends.then_some(Upkeep {
-                transport,
+                transport: transport.clone(),
                 after: config.after_upkeep,
             });
-            move || run_loop(&shared, upkeep.as_ref(), &stats, run)
+            move || run_loop(&shared, upkeep.as_ref())
         })?;
+        let _ = shared.worker.set(handle.thread().clone());
+        // The thread may have parked before its handle was known: wake it to look again.
+        handle.thread().unpark();
         Ok(Worker {
             shared,
             handle: Mutex::new(Some(handle)),
             capacity: config.capacity.max(1),
             policy: config.policy,
             transport,
-            stats,
             debug: config.debug,
             sends: config.sends,
+            name: name.to_owned(),
         })
     }
 
     /// Queues a job. When the queue is full, hands back the job that does not fit: the new one
     /// ([`DropNewest`](QueueOverflowPolicy::DropNewest)) or the oldest queued one
     /// ([`DropOldest`](QueueOverflowPolicy::DropOldest)). After shutdown, hands back the new one.
+    /// Takes no lock.
     pub(crate) fn submit(&self, job: J) -> Result<(), J> {
-        let mut st = self.shared.lock();
-        if st.closed {
+        let s = &*self.shared;
+        if s.closed.load(Ordering::SeqCst) {
             return Err(job);
         }
         let mut evicted = None;
-        if st.jobs >= self.capacity {
+        if s.jobs.fetch_add(1, Ordering::SeqCst) >= self.capacity {
             match self.policy {
-                QueueOverflowPolicy::DropOldest => {
-                    // Markers stay: a flush waiting on one must still be answered.
-                    if let Some(i) = st.queue.iter().position(|t| matches!(t, Task::Job(_))) {
-                        if let Some(Task::Job(old)) = st.queue.remove(i) {
-                            st.jobs -= 1;
-                            self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                            evicted = Some(old);
-                        }
+                QueueOverflowPolicy::DropOldest => match self.pop_oldest_job() {
+                    Some(old) => evicted = Some(old),
+                    None => {
+                        s.jobs.fetch_sub(1, Ordering::SeqCst);
+                        return Err(job);
                     }
+                },
+                _ => {
+                    s.jobs.fetch_sub(1, Ordering::SeqCst);
+                    return Err(job);
                 }
-                _ => return Err(job),
             }
         }
-        st.queue.push_back(Task::Job(job));
-        st.jobs += 1;
-        self.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
-        let wake = st.idle;
-        drop(st);
-        if wake {
-            self.shared.work.notify_one();
+        s.queue.push(Task::Job(job));
+        s.stats.queue_depth.fetch_add(1, Ordering::Relaxed);
+        if s.closed.load(Ordering::SeqCst) {
+            // Shutdown closed the queue while this job went in: count it rather than strand it.
+            s.sweep();
         }
+        s.wake_worker();
         evicted.map_or(Ok(()), Err)
+    }
+
+    /// Takes the oldest queued job out (its slot is reused by the caller's). Flush markers met
+    /// on the way go back to the end of the queue: their flush then waits a little longer, but
+    /// still only returns once everything queued before it ran.
+    fn pop_oldest_job(&self) -> Option<J> {
+        let s = &*self.shared;
+        for _ in 0..8 {
+            match s.queue.pop()? {
+                Task::Job(old) => {
+                    s.jobs.fetch_sub(1, Ordering::SeqCst);
+                    s.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                    return Some(old);
+                }
+                marker @ Task::Flush(_) => s.queue.push(marker),
+            }
+        }
+        None
     }
 
     /// Waits until every job queued before the call has run (and the pending client report has
@@ -205,64 +337,61 @@ impl<J: Job> Worker<J> {
     }
 
     fn flush_until(&self, deadline: Instant) -> bool {
-        let mut st = self.shared.lock();
-        if st.exited {
-            return st.jobs == 0;
+        let s = &*self.shared;
+        if s.lock().exited || s.closed.load(Ordering::SeqCst) {
+            return s.drained();
         }
-        let id = match st.queue.back() {
-            // A marker is already last: waiting for it covers this call too.
-            Some(Task::Flush(id)) => *id,
-            _ => {
-                st.flush_queued += 1;
-                let id = st.flush_queued;
-                st.queue.push_back(Task::Flush(id));
-                self.shared.work.notify_one();
-                id
-            }
-        };
-        let (st, _) = self
-            .shared
-            .wait_for_progress(st, deadline, |st| st.flush_done >= id || st.exited);
-        st.flush_done >= id
+        let id = s.flush_queued.fetch_add(1, Ordering::SeqCst) + 1;
+        s.queue.push(Task::Flush(id));
+        s.wake_worker();
+        s.wait_until(deadline, |_, p| p.flush_done >= id || p.exited) && s.lock().flush_done >= id
     }
 
-    /// Stops taking jobs and lets the queue drain for at most `timeout`. When that is not
-    /// enough, the transport stops retrying and the jobs still queued are dropped and counted
-    /// (`network_error`: they could not be delivered in time). The thread is joined only if it
-    /// finished by the deadline, so a stuck send never hangs shutdown. Returns true when drained.
+    /// Waits until `done` holds, checked again after every job and every upkeep round, at most
+    /// until `deadline`. True when it held.
+    pub(crate) fn wait_for(&self, deadline: Instant, done: impl Fn() -> bool) -> bool {
+        self.shared.wait_until(deadline, |_, _| done())
+    }
+
+    /// Stops taking jobs once the queue has drained or the deadline nears, and returns true
+    /// when it drained. While it waits, a drain thread at the calling thread's priority takes
+    /// jobs too. Jobs still queued when the drain time is up are dropped and counted
+    /// (`network_error`: they could not be delivered in time); a sending worker then stops the
+    /// transport's retries and sends a last client report within the time reserved for it. The
+    /// worker thread is joined only if it finished by the deadline, so a stuck send never hangs
+    /// shutdown.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let drained = self.flush_until(deadline);
-        let leftover: Vec<J> = {
-            let mut st = self.shared.lock();
-            st.closed = true;
-            let jobs = std::mem::take(&mut st.queue)
-                .into_iter()
-                .filter_map(|t| match t {
-                    Task::Job(j) => Some(j),
-                    Task::Flush(_) => None,
-                })
-                .collect();
-            st.jobs = 0;
-            jobs
+        let s = &*self.shared;
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let reserve = if self.sends {
+            (timeout / REPORT_RESERVE.0).min(REPORT_RESERVE.1)
+        } else {
+            Duration::ZERO
         };
-        self.shared.work.notify_all();
-        if !leftover.is_empty() {
-            let n = leftover.len() as u64;
-            self.stats.queue_depth.fetch_sub(n, Ordering::Relaxed);
-            for job in &leftover {
-                self.stats
-                    .record_drop(DropReason::NetworkError, job.category(), 1);
+        let drain_deadline = deadline - reserve;
+        if !s.drained() {
+            self.start_drain_thread();
+        }
+        let drained = s.wait_until(drain_deadline, |s, _| s.drained());
+        s.closed.store(true, Ordering::SeqCst);
+        let left = s.sweep();
+        if left > 0 {
+            debug_log!(
+                self.debug,
+                "shutdown timed out: {left} queued events dropped"
+            );
+        }
+        if self.sends {
+            if !drained {
+                self.transport.close();
             }
-            debug_log!(self.debug, "shutdown timed out: {n} queued events dropped");
+            self.send_last_report(deadline);
         }
-        if !drained && self.sends {
-            self.transport.close();
+        if let Some(t) = s.worker.get() {
+            t.unpark();
         }
-        let (st, exited) = self
-            .shared
-            .wait_for_progress(self.shared.lock(), deadline, |st| st.exited);
-        drop(st);
+        let exited = s.wait_until(deadline, |_, p| p.exited);
         if !exited {
             debug_log!(
                 self.debug,
@@ -279,15 +408,57 @@ impl<J: Job> Worker<J> {
             // The thread has left its loop: this join returns at once.
             let _ = h.join();
         }
-        drained
+        drained && left == 0
     }
-}
 
-/// What the worker does next.
-enum Next<J> {
-    Task(Task<J>),
-    Upkeep,
-    Exit,
+    /// A thread at the caller's priority that takes jobs until the queue is empty. Not joined:
+    /// it ends by itself, and a send it is stuck in must not hold up the caller.
+    fn start_drain_thread(&self) {
+        let shared = self.shared.clone();
+        let name = format!("{}-drain", self.name);
+        let spawned = crate::thread_priority::spawn(&name, false, move || {
+            while !shared.closed.load(Ordering::SeqCst) {
+                match shared.take() {
+                    Some(task) => shared.perform(task, None),
+                    None => return,
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            debug_log!(self.debug, "shutdown: no drain thread ({e})");
+        }
+    }
+
+    /// Sends the pending client report (with the counts of this shutdown) on a thread of the
+    /// caller's priority, waiting for it until `deadline`.
+    fn send_last_report(&self, deadline: Instant) {
+        let transport = self.transport.clone();
+        let done = Arc::new((Mutex::new(false), Condvar::new()));
+        let spawned = crate::thread_priority::spawn("sentry-last-report", false, {
+            let done = done.clone();
+            move || {
+                let _ = catch_unwind(AssertUnwindSafe(|| transport.flush()));
+                *done.0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+                done.1.notify_all();
+            }
+        });
+        if spawned.is_err() {
+            return;
+        }
+        let (m, cv) = &*done;
+        let mut finished = m.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*finished {
+            let now = Instant::now();
+            if now >= deadline {
+                debug_log!(self.debug, "shutdown: the last client report did not finish in time");
+                return;
+            }
+            finished = cv
+                .wait_timeout(finished, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
 }
 
 /// The upkeep a sending worker runs: the transport's, then its own housekeeping.
@@ -308,92 +479,55 @@ impl Upkeep {
     }
 }
 
-/// `upkeep`: what this worker runs between jobs and on flush, if it sends.
-fn run_loop<J: Job>(
-    shared: &Shared<J>,
-    upkeep: Option<&Upkeep>,
-    stats: &Stats,
-    mut run: impl FnMut(J),
-) {
+/// The worker thread's loop: tasks in order, the upkeep when due, parked when there is nothing
+/// to do.
+fn run_loop<J: Job>(shared: &Shared<J>, upkeep: Option<&Upkeep>) {
     /// Marks the worker exited however the loop ends.
-    struct Exited<'a, J>(&'a Shared<J>);
-    impl<J> Drop for Exited<'_, J> {
+    struct Exited<'a, J: Job>(&'a Shared<J>);
+    impl<J: Job> Drop for Exited<'_, J> {
         fn drop(&mut self) {
             self.0.lock().exited = true;
-            self.0.progress.notify_all();
+            self.0.progressed.notify_all();
         }
     }
     let _exited = Exited(shared);
     // Upkeep right away: envelopes cached by an earlier run start going out.
     let mut next_upkeep = upkeep.map(|_| Instant::now());
     loop {
-        match next_step(shared, next_upkeep) {
-            Next::Exit => return,
-            Next::Task(Task::Job(job)) => {
-                stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                let category = job.category();
-                // A panic in a job must not kill the worker (and silently stop delivery).
-                if catch_unwind(AssertUnwindSafe(|| run(job))).is_err() {
-                    stats.record_drop(DropReason::InternalSdkError, category, 1);
-                    log::error!(target: "sentry_core", "the Sentry worker panicked while sending an event; it was dropped");
-                }
-            }
-            Next::Task(Task::Flush(id)) => {
-                if let Some(u) = upkeep {
-                    let _ = catch_unwind(AssertUnwindSafe(|| u.transport.flush()));
-                }
-                let mut st = shared.lock();
-                st.flush_done = st.flush_done.max(id);
-                shared.progress.notify_all();
-            }
-            Next::Upkeep => {}
+        if let Some(task) = shared.take() {
+            shared.perform(task, upkeep);
+        } else if shared.closed.load(Ordering::SeqCst) {
+            return;
+        } else {
+            park_worker(shared, next_upkeep);
         }
         if let (Some(u), Some(due)) = (upkeep, next_upkeep) {
             if Instant::now() >= due {
                 next_upkeep = Some(Instant::now() + u.run());
+                // A flush may be waiting for the offline cache to empty.
+                shared.notify();
             }
         }
     }
 }
 
-/// Takes the next task, or waits for one until the upkeep is due (if there is one).
-fn next_step<J>(shared: &Shared<J>, next_upkeep: Option<Instant>) -> Next<J> {
-    let mut st = shared.lock();
-    loop {
-        if let Some(task) = st.queue.pop_front() {
-            if matches!(task, Task::Job(_)) {
-                st.jobs -= 1;
-            }
-            return Next::Task(task);
-        }
-        if st.closed {
-            return Next::Exit;
-        }
-        let timeout = match next_upkeep {
+/// Parks the worker until a task is queued, shutdown starts, or the upkeep is due.
+fn park_worker<J: Job>(shared: &Shared<J>, next_upkeep: Option<Instant>) {
+    shared.idle.store(true, Ordering::SeqCst);
+    // Pairs with the fence in `wake_worker`.
+    fence(Ordering::SeqCst);
+    if shared.queue.is_empty() && !shared.closed.load(Ordering::SeqCst) {
+        match next_upkeep {
             Some(due) => {
                 let now = Instant::now();
-                if now >= due {
-                    return Next::Upkeep;
+                if due > now {
+                    std::thread::park_timeout(due - now);
                 }
-                Some(due - now)
             }
-            None => None,
-        };
-        // Set and cleared under the lock: a job queued after the checks above sees it set, and
-        // the wait releases the lock only once the worker is waiting.
-        st.idle = true;
-        st = match timeout {
-            Some(t) => {
-                shared
-                    .work
-                    .wait_timeout(st, t)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-            }
-            None => shared.work.wait(st).unwrap_or_else(PoisonError::into_inner),
-        };
-        st.idle = false;
+            None => std::thread::park(),
+        }
     }
+    shared.idle.store(false, Ordering::SeqCst);
 }
 
 #[cfg(test)]

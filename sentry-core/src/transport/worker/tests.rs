@@ -74,12 +74,20 @@ fn gated(
     (w, gate_tx, done_rx, stats)
 }
 
+/// Waits until the worker has taken every queued job (it then blocks on the gate).
+fn wait_until_taken(stats: &Stats) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stats.snapshot().queue_depth > 0 {
+        assert!(Instant::now() < deadline, "the worker never took its job");
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn full_queue_hands_the_new_job_back() {
     let (w, gate, done, stats) = gated(2, QueueOverflowPolicy::DropNewest);
     w.submit(0).unwrap();
-    // Let the thread take job 0 and block on it.
-    std::thread::sleep(Duration::from_millis(50));
+    wait_until_taken(&stats);
     let rejected: Vec<u32> = (1..10).filter_map(|i| w.submit(i).err()).collect();
     assert_eq!(rejected, (3..10).collect::<Vec<_>>());
     assert_eq!(stats.snapshot().queue_depth, 2);
@@ -96,9 +104,9 @@ fn full_queue_hands_the_new_job_back() {
 
 #[test]
 fn drop_oldest_hands_the_oldest_queued_job_back() {
-    let (w, gate, done, _) = gated(2, QueueOverflowPolicy::DropOldest);
+    let (w, gate, done, stats) = gated(2, QueueOverflowPolicy::DropOldest);
     w.submit(0).unwrap();
-    std::thread::sleep(Duration::from_millis(50));
+    wait_until_taken(&stats);
     w.submit(1).unwrap();
     w.submit(2).unwrap();
     assert_eq!(w.submit(3), Err(1));
@@ -265,8 +273,8 @@ fn shutdown_does_not_hang_on_a_stuck_job_and_counts_what_was_left() {
     assert!(start.elapsed() < Duration::from_secs(1));
     assert_eq!(t.closes.load(Ordering::SeqCst), 1);
     let s = stats.snapshot();
-    // Job 0 is still running; 1, 2 and 3 were dropped.
-    assert_eq!(s.dropped_for(DropReason::NetworkError), 3);
+    // Job 0 is still running on the worker, job 1 on the drain thread; 2 and 3 were dropped.
+    assert_eq!(s.dropped_for(DropReason::NetworkError), 2);
     assert_eq!(s.queue_depth, 0);
 }
 
@@ -332,4 +340,69 @@ fn jobs_run_below_the_spawning_threads_priority_when_asked() {
         Some(parent),
         "the spawning thread is untouched"
     );
+}
+
+#[test]
+fn shutdown_delivers_the_queue_when_the_worker_gets_no_cpu() {
+    // The worker is stuck in job 0 (as a lowered worker is when every CPU is busy): the
+    // shutting-down thread's drain thread runs the rest.
+    let (release_tx, release_rx) = channel::<()>();
+    let release = Mutex::new(release_rx);
+    let ran_on = Arc::new(Mutex::new(Vec::<(u32, String)>::new()));
+    let stats = Arc::new(Stats::default());
+    let w = Worker::spawn(
+        "sentry-transport",
+        config(100, QueueOverflowPolicy::DropNewest),
+        Arc::new(Upkeep::default()),
+        stats.clone(),
+        {
+            let ran_on = ran_on.clone();
+            move |j: u32| {
+                if j == 0 {
+                    let _ = release.lock().unwrap().recv();
+                }
+                let name = std::thread::current().name().unwrap_or("").to_owned();
+                ran_on.lock().unwrap().push((j, name));
+            }
+        },
+    )
+    .unwrap();
+    w.submit(0).unwrap();
+    wait_until_taken(&stats);
+    for i in 1..=20 {
+        w.submit(i).unwrap();
+    }
+    // Not drained (job 0 still runs), but every queued job ran and none was dropped.
+    assert!(!w.shutdown(Duration::from_millis(1500)));
+    let ran = ran_on.lock().unwrap().clone();
+    assert_eq!(ran.len(), 20, "{ran:?}");
+    assert!(ran.iter().all(|(_, t)| t == "sentry-transport-drain"), "{ran:?}");
+    assert_eq!(stats.snapshot().dropped_for(DropReason::NetworkError), 0);
+    release_tx.send(()).unwrap();
+}
+
+#[test]
+fn shutdown_sends_a_last_client_report_after_counting_what_was_left() {
+    let t = Arc::new(Upkeep::default());
+    let stats = Arc::new(Stats::default());
+    let (release_tx, release_rx) = channel::<()>();
+    let release = Mutex::new(release_rx);
+    let w = Worker::spawn(
+        "t",
+        config(10, QueueOverflowPolicy::DropNewest),
+        t.clone(),
+        stats.clone(),
+        move |_: u32| {
+            let _ = release.lock().unwrap().recv();
+        },
+    )
+    .unwrap();
+    for i in 0..5 {
+        w.submit(i).unwrap();
+    }
+    assert!(!w.shutdown(Duration::from_millis(400)));
+    // Worker and drain thread each hold one job; three were counted, then reported.
+    assert_eq!(stats.snapshot().dropped_for(DropReason::NetworkError), 3);
+    assert_eq!(t.flushes.load(Ordering::SeqCst), 1, "the last client report");
+    drop(release_tx);
 }
