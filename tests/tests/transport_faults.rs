@@ -163,10 +163,10 @@ fn shutdown_waits_at_most_its_timeout_and_counts_what_it_leaves() {
     // A shutdown waiting for the stuck request would take 30 s.
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
     let stats = ctx.run(sentry_core::stats);
-    // The four still queued are counted (five if the worker had not yet taken the first); the
-    // one in flight is counted when its request ends.
+    // The ones still queued are counted; the worker and the shutdown's drain thread may each
+    // hold one in flight, counted when its request ends.
     let left = dropped(&stats, DropReason::NetworkError);
-    assert!(left == 4 || left == 5, "{stats:?}");
+    assert!((3..=5).contains(&left), "{stats:?}");
     assert_eq!(stats.queue_depth, 0);
 }
 
