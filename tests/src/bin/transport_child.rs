@@ -8,6 +8,7 @@
 //! transport_child offline-write <dsn> <cache dir> <events>
 //! transport_child offline-drain <dsn> <cache dir> <timeout seconds>
 //! transport_child capture-one <dsn>          (reads SENTRY_* from the environment)
+//! transport_child exit-under-load <dsn> <events> <busy threads>
 //! ```
 
 use sentry_core::{CaptureOutcome, ClientOptions, Level, TransportStats};
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         "offline-write" => offline_write(&arg(1), &arg(2), num(3)),
         "offline-drain" => offline_drain(&arg(1), &arg(2), num(3)),
         "capture-one" => capture_one(&arg(1)),
+        "exit-under-load" => exit_under_load(&arg(1), num(2), num(3)),
         other => Err(format!("unknown mode `{other}`")),
     };
     match result {
@@ -222,4 +224,33 @@ fn capture_one(dsn: &str) -> Result<Value, String> {
     // Spotlight copies go out on their own thread; give the copy a moment.
     std::thread::sleep(Duration::from_millis(300));
     Ok(json!({ "flushed": flushed, "stats": stats_json(&guard.stats()) }))
+}
+
+/// The README's setup under full CPU load: `busy` threads spin at the application's priority
+/// while `events` are captured and `main` ends (the guard is dropped with the default
+/// `shutdown_timeout` and `lower_thread_priority`). Reports the final counters.
+fn exit_under_load(dsn: &str, events: u64, busy: u64) -> Result<Value, String> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinning = Arc::new(AtomicU64::new(0));
+    for _ in 0..busy {
+        let (stop, spinning) = (stop.clone(), spinning.clone());
+        std::thread::spawn(move || {
+            spinning.fetch_add(1, Ordering::SeqCst);
+            let mut x = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+        });
+    }
+    while spinning.load(Ordering::SeqCst) < busy {
+        std::thread::yield_now();
+    }
+    let guard = init(ClientOptions::new().dsn(dsn))?;
+    for i in 0..events {
+        sentry_core::capture_message(format!("before exit {i}"), Level::Error);
+    }
+    // The end of `main`: the guard goes, with every CPU still busy.
+    let stats = guard.close();
+    stop.store(true, Ordering::Relaxed);
+    Ok(json!({ "stats": stats_json(&stats) }))
 }
