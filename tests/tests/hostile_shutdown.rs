@@ -34,8 +34,12 @@ fn run_child(args: &[&str]) -> Value {
 #[test]
 fn events_captured_before_exit_arrive_while_every_cpu_is_busy() {
     let server = MockServer::start();
+    // 16 spinning threads per CPU at the application's priority. The shutdown's drain thread
+    // runs at that priority too (the worker, 10 nice steps down, gets a tenth of its share);
+    // The worker unit test `shutdown_delivers_the_queue_when_the_worker_gets_no_cpu`
+    // takes the worker out entirely.
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let busy = (cpus * 2).to_string();
+    let busy = (cpus * 16).to_string();
     let r = run_child(&["exit-under-load", &server.dsn(), "4", &busy]);
     assert_eq!(r["stats"]["sent"], 4, "{r}");
     let events = server.events();
