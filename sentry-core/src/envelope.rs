@@ -361,4 +361,60 @@ mod tests {
             })
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn item() -> impl Strategy<Value = EnvelopeItem> {
+            let ty = prop::sample::select(vec!["event", "attachment", "client_report", "x"]);
+            let header = prop::collection::btree_map("[a-z_]{1,8}", "\\PC{0,12}", 0..3);
+            let payload = prop::collection::vec(any::<u8>(), 0..200);
+            (ty, header, payload).prop_map(|(ty, headers, payload)| {
+                headers
+                    .into_iter()
+                    .filter(|(k, _)| k != "type" && k != "length")
+                    .fold(EnvelopeItem::new(ty, payload), |i, (k, v)| {
+                        i.with_header(&k, v)
+                    })
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = Envelope::parse(&data);
+            }
+
+            #[test]
+            fn arbitrary_lines_never_panic(lines in prop::collection::vec(
+                prop::sample::select(vec![
+                    "{}", "{\"type\":\"event\"}", "{\"type\":\"event\",\"length\":3}",
+                    "{\"type\":\"a\",\"length\":99999999999999999999}", "[", "\u{0}", "",
+                    "{\"type\":1}", "{\"length\":-1,\"type\":\"b\"}",
+                ]),
+                0..12,
+            )) {
+                let _ = Envelope::parse(lines.join("\n").as_bytes());
+            }
+
+            #[test]
+            fn written_envelopes_read_back_the_same(
+                id in "[0-9a-f]{32}",
+                items in prop::collection::vec(item(), 0..5),
+            ) {
+                let mut env = Envelope::new();
+                env.set_header("event_id", id);
+                for i in items {
+                    env.add_item(i);
+                }
+                let bytes = env.to_bytes();
+                let back = Envelope::parse(&bytes).unwrap();
+                prop_assert_eq!(&back, &env);
+                prop_assert_eq!(back.to_bytes(), bytes);
+            }
+        }
+    }
 }

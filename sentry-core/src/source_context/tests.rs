@@ -346,3 +346,68 @@ fn debug_output_summarizes_instead_of_dumping_bytes() {
     );
     assert!(text.len() < 80, "{text}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every read the runtime makes of a table, on every file index and a few past the end.
+    fn read_everything(t: &SourceTable) {
+        let _ = (t.is_valid(), t.len(), t.is_empty(), t.modules());
+        for path in t.paths().collect::<Vec<_>>() {
+            let mut f = frame(Some(path), None, 3);
+            t.apply_to_frame(&mut f, 5);
+        }
+        let mut f = frame(Some("src/main.rs"), Some("/home/dev/proj/src/main.rs"), 1);
+        t.apply_to_frame(&mut f, 5);
+    }
+
+    fn leak(bytes: Vec<u8>) -> &'static [u8] {
+        Box::leak(bytes.into_boxed_slice())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..300)) {
+            read_everything(&SourceTable::from_embedded(leak(data)));
+        }
+
+        #[test]
+        fn a_valid_table_with_bytes_flipped_never_panics(
+            flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            let mut writer = TableWriter::new();
+            writer.workspace_root("/home/dev/proj");
+            writer.add_file("src/main.rs", "fn main() {\n    run();\n}\n");
+            writer.add_file("src/lib.rs", LIB);
+            writer.add_module("serde", "1.0.0");
+            let mut bytes = writer.finish().unwrap();
+            for (at, value) in flips {
+                let i = at.index(bytes.len());
+                bytes[i] = value;
+            }
+            read_everything(&SourceTable::from_embedded(leak(bytes)));
+        }
+
+        #[test]
+        fn files_read_back_as_written(
+            files in prop::collection::btree_map("[a-z]{1,6}/[a-z]{1,6}\\.rs", "(\\PC{0,30}\n){1,12}", 1..6),
+        ) {
+            let mut writer = TableWriter::new();
+            for (key, text) in &files {
+                writer.add_file(key, text);
+            }
+            let t = SourceTable::from_embedded(leak(writer.finish().unwrap()));
+            prop_assert!(t.is_valid());
+            prop_assert_eq!(t.len(), files.len());
+            for (key, text) in &files {
+                let line = text.lines().next().unwrap_or("");
+                let mut f = frame(Some(key), None, 1);
+                prop_assert!(t.apply_to_frame(&mut f, 2));
+                prop_assert_eq!(f.context_line.as_deref(), Some(line.trim_end_matches('\r')));
+            }
+        }
+    }
+}
