@@ -110,7 +110,9 @@ impl Recorder {
     }
 
     fn publish(&self) {
-        let Some(mut value) = body_value(self.kind, &self.buf, self.truncated, self.limit) else {
+        // Until the body is complete, its end may be cut anywhere: mid-pair or mid-number.
+        let partial = self.truncated || !self.done;
+        let Some(mut value) = body_value(self.kind, &self.buf, partial, self.limit) else {
             return;
         };
         self.scrubber.scrub_body(&mut value);
@@ -122,7 +124,7 @@ impl Recorder {
     }
 }
 
-/// The `request.data` value of a recorded body.
+/// The `request.data` value of a recorded body; `truncated` when `buf` may not hold all of it.
 pub(crate) fn body_value(
     kind: BodyKind,
     buf: &[u8],
@@ -156,7 +158,16 @@ pub(crate) fn body_value(
                 .collect();
             Some(Value::Object(map))
         }
-        BodyKind::Text => Some(Value::String(String::from_utf8_lossy(buf).into_owned())),
+        BodyKind::Text => {
+            let text = String::from_utf8_lossy(buf);
+            // A cut body may end in the first digits of a card number, too few to be recognised.
+            let text = if truncated {
+                text.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == '-')
+            } else {
+                &text
+            };
+            Some(Value::String(text.to_owned()))
+        }
     }
 }
 
@@ -343,6 +354,25 @@ mod tests {
         );
         let trimmed = body_value(BodyKind::Json, br#"{"password":"x""#, true, 15).expect("a value");
         assert_eq!(trimmed, "[JSON body larger than 15 bytes]");
+    }
+
+    #[test]
+    fn a_cut_text_body_loses_a_trailing_partial_number() {
+        let v = body_value(BodyKind::Text, b"card 4111 1111 11", true, 17).expect("a value");
+        assert_eq!(v, "card");
+        let v = body_value(BodyKind::Text, b"card 4111 1111 11", false, 100).expect("a value");
+        assert_eq!(v, "card 4111 1111 11");
+    }
+
+    #[test]
+    fn a_json_body_nested_100_000_deep_is_left_out_without_overflowing() {
+        let depth = 100_000;
+        let mut body = "[".repeat(depth);
+        body.push_str(&"]".repeat(depth));
+        assert_eq!(
+            body_value(BodyKind::Json, body.as_bytes(), false, body.len()),
+            None
+        );
     }
 
     #[test]

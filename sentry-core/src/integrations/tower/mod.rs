@@ -95,6 +95,7 @@ mod body;
 mod catch;
 mod future;
 mod layer;
+mod patterns;
 mod report;
 mod request;
 mod scrub;

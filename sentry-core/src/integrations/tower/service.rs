@@ -119,11 +119,20 @@ impl<S, P, W> SentryService<S, P, W> {
         if !self.wrap_body.records() || self.settings.body_limit == 0 {
             return req;
         }
-        let kind = req
+        let content_type = req
             .headers()
             .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let kind = content_type
+            .as_deref()
             .and_then(BodyKind::from_content_type);
+        let kind = match kind {
+            Some(BodyKind::Text) if !self.settings.text_bodies => None,
+            kind => kind,
+        };
+        if let (None, Some(content_type)) = (kind, &content_type) {
+            note_body_left_out(context, content_type, self.settings.text_bodies);
+        }
         let recorder = kind.map(|kind| {
             let scrubber = self
                 .settings
@@ -138,4 +147,20 @@ impl<S, P, W> SentryService<S, P, W> {
             self.wrap_body.wrap(RecordingBody::new(body, recorder)),
         )
     }
+}
+
+/// Says on the request's scope, as the `request_body` context, that its body is not recorded and
+/// why.
+fn note_body_left_out(context: &Context, content_type: &str, text_bodies: bool) {
+    let mime = content_type.split(';').next().unwrap_or_default().trim();
+    let reason = if BodyKind::from_content_type(content_type).is_some() && !text_bodies {
+        "text body: no structure the scrubber understands; opt in with capture_text_bodies"
+    } else {
+        "binary or multipart body"
+    };
+    let mut fields = serde_json::Map::new();
+    fields.insert("recorded".to_owned(), false.into());
+    fields.insert("content_type".to_owned(), mime.into());
+    fields.insert("reason".to_owned(), reason.into());
+    context.configure_scope(|scope| scope.set_context("request_body", fields));
 }
