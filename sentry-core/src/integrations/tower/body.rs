@@ -40,6 +40,42 @@ impl BodyKind {
     }
 }
 
+/// Why a request body is not in `request.data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeftOut {
+    /// A plain-text or XML body, and `capture_text_bodies` is off.
+    TextNotOptedIn,
+    /// Binary, multipart or of an unknown type: never recorded.
+    Binary,
+    /// Declared JSON but not valid JSON, or nested deeper than the parser goes (128 levels).
+    InvalidJson,
+}
+
+impl LeftOut {
+    fn reason(self) -> &'static str {
+        match self {
+            LeftOut::TextNotOptedIn => {
+                "text body: no structure the scrubber understands; opt in with capture_text_bodies"
+            }
+            LeftOut::Binary => "binary, multipart or unknown body type",
+            LeftOut::InvalidJson => "not valid JSON, or nested deeper than 128 levels",
+        }
+    }
+}
+
+/// Says on the request's scope, as the `request_body` context, that the body is not recorded
+/// and why: `{"recorded": false, "content_type": "text/plain", "reason": "..."}`.
+pub(crate) fn note_body_left_out(context: &Context, content_type: Option<&str>, why: LeftOut) {
+    let mut fields = serde_json::Map::new();
+    fields.insert("recorded".to_owned(), false.into());
+    if let Some(content_type) = content_type {
+        let mime = content_type.split(';').next().unwrap_or_default().trim();
+        fields.insert("content_type".to_owned(), mime.into());
+    }
+    fields.insert("reason".to_owned(), why.reason().into());
+    context.configure_scope(|scope| scope.set_context("request_body", fields));
+}
+
 /// Copies the first `limit` bytes of a body and keeps `request.data` of the request's scope up
 /// to date with them, scrubbed.
 pub(crate) struct Recorder {
@@ -113,6 +149,9 @@ impl Recorder {
         // Until the body is complete, its end may be cut anywhere: mid-pair or mid-number.
         let partial = self.truncated || !self.done;
         let Some(mut value) = body_value(self.kind, &self.buf, partial, self.limit) else {
+            if self.kind == BodyKind::Json && self.done && !self.buf.is_empty() {
+                note_body_left_out(&self.context, None, LeftOut::InvalidJson);
+            }
             return;
         };
         self.scrubber.scrub_body(&mut value);

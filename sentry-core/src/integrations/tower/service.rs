@@ -1,6 +1,6 @@
 //! [`SentryService`]: per-request context, request data and the panic catch around `call`.
 
-use super::body::{BodyKind, Recorder, RecordingBody, WrapBody};
+use super::body::{note_body_left_out, BodyKind, LeftOut, Recorder, RecordingBody, WrapBody};
 use super::catch::catch;
 use super::future::ResponseFuture;
 use super::layer::Settings;
@@ -131,7 +131,12 @@ impl<S, P, W> SentryService<S, P, W> {
             kind => kind,
         };
         if let (None, Some(content_type)) = (kind, &content_type) {
-            note_body_left_out(context, content_type, self.settings.text_bodies);
+            let reason = if BodyKind::from_content_type(content_type).is_some() {
+                LeftOut::TextNotOptedIn
+            } else {
+                LeftOut::Binary
+            };
+            note_body_left_out(context, Some(content_type), reason);
         }
         let recorder = kind.map(|kind| {
             let scrubber = self
@@ -147,20 +152,4 @@ impl<S, P, W> SentryService<S, P, W> {
             self.wrap_body.wrap(RecordingBody::new(body, recorder)),
         )
     }
-}
-
-/// Says on the request's scope, as the `request_body` context, that its body is not recorded and
-/// why.
-fn note_body_left_out(context: &Context, content_type: &str, text_bodies: bool) {
-    let mime = content_type.split(';').next().unwrap_or_default().trim();
-    let reason = if BodyKind::from_content_type(content_type).is_some() && !text_bodies {
-        "text body: no structure the scrubber understands; opt in with capture_text_bodies"
-    } else {
-        "binary or multipart body"
-    };
-    let mut fields = serde_json::Map::new();
-    fields.insert("recorded".to_owned(), false.into());
-    fields.insert("content_type".to_owned(), mime.into());
-    fields.insert("reason".to_owned(), reason.into());
-    context.configure_scope(|scope| scope.set_context("request_body", fields));
 }
