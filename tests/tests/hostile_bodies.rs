@@ -279,3 +279,23 @@ fn a_json_body_nested_100_000_deep_is_left_out_and_the_server_keeps_serving() {
     assert_eq!(events["after"]["request"]["data"], serde_json::json!([1]));
     assert_nothing_secret_arrived(&server);
 }
+
+#[test]
+fn the_relay_oracle_reports_what_relay_would_still_strip() {
+    let event = serde_json::json!({
+        "request": {
+            "url": "http://shop.example/order",
+            "data": {"note": "user=bob&password=S1cr3t-plain", "item": "book"},
+            "headers": {"Accept": "text/html", "Referer": "http://x/?token=abc"},
+            "query_string": "page=2",
+        }
+    });
+    let changes = tests::peers::relay_pii_changes(&event, false);
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["request.data.note", "request.headers.Referer"]);
+    assert_eq!(changes[0].after, "[Filtered]");
+    assert_eq!(changes[0].rules, ["@password:filter"]);
+    let clean =
+        serde_json::json!({"request": {"data": {"item": "book", "password": "[Filtered]"}}});
+    assert!(tests::peers::relay_pii_changes(&clean, false).is_empty());
+}
