@@ -33,6 +33,9 @@ const SECRETS: &[&str] = &[
     "4111-1111-1111-1111",
     "4111111111111111",
     "6011111111111117",
+    "S5cr3t-url",
+    "DE89370400440532013000",
+    "078-05-1120",
 ];
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -190,6 +193,12 @@ fn opted_in_text_and_xml_bodies_arrive_scrubbed() {
              <card>[Filtered]</card></order>",
         ),
         (
+            "shapes",
+            "text/csv",
+            "iban,ssn,db\nDE89370400440532013000,078-05-1120,postgres://app:S5cr3t-url@db/x",
+            "iban,ssn,db\n[Filtered],[Filtered],postgres://app:[Filtered]@db/x",
+        ),
+        (
             "free-text",
             "text/plain",
             "please charge 4111-1111-1111-1111 today, order 12",
@@ -215,7 +224,8 @@ fn card_numbers_are_filtered_in_json_strings_and_numbers_form_values_queries_and
     let server = MockServer::start();
     let addr = serve(layer(&server, DEFAULT_BODY_LIMIT));
     let json = r#"{"amount": 12, "pan": 4111111111111111, "order": 1733310000123,
-                   "note": "card 4111 1111 1111 1111, thanks", "cards": [6011111111111117]}"#;
+                   "note": "card 4111 1111 1111 1111, thanks", "cards": [6011111111111117],
+                   "payee": {"account": "DE89370400440532013000"}}"#;
     assert_eq!(
         post_body(addr, "/echo?case=json", "application/json", json),
         200
@@ -248,6 +258,7 @@ fn card_numbers_are_filtered_in_json_strings_and_numbers_form_values_queries_and
     let data = &events["json"]["request"]["data"];
     assert_eq!(data["pan"], "[Filtered]");
     assert_eq!(data["cards"][0], "[Filtered]");
+    assert_eq!(data["payee"]["account"], "[Filtered]");
     assert_eq!(data["note"], "card [Filtered], thanks");
     assert_eq!(data["amount"], 12);
     assert_eq!(data["order"], 1733310000123u64, "not Luhn-valid: kept");

@@ -118,8 +118,9 @@ impl<P, W> SentryLayer<P, W> {
     /// Also records plain-text and XML bodies (`text/*`, `application/xml`, `*+xml`) once
     /// [`capture_request_body`](SentryLayer::capture_request_body) is on, scrubbed by pattern
     /// (see [`DefaultScrubber`](super::DefaultScrubber)): values of `key=value`, `key: value`
-    /// and `"key": value` pairs and of XML elements and attributes with a sensitive name, and
-    /// card numbers, become `[Filtered]`, and a body that still mentions a credential
+    /// and `"key": value` pairs and of XML elements and attributes with a sensitive name, card
+    /// numbers, IBANs, social security numbers, URL passwords and private keys become
+    /// `[Filtered]`, and a body that still mentions a credential
     /// (`password`, `secret`, `token`, ...) is `[Filtered]` as a whole. Default off: pattern
     /// scrubbing can only recognise secrets that follow those patterns.
     #[must_use]

@@ -110,6 +110,7 @@ mod scrub;
 mod service;
 #[cfg(test)]
 mod tests;
+mod values;
 
 #[cfg(feature = "panic")]
 pub(crate) use catch::defer_panic;

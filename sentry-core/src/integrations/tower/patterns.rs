@@ -6,8 +6,9 @@
 //! 1. XML/HTML elements whose name is sensitive: their content becomes `[Filtered]`;
 //! 2. `key=value`, `key: value` and `"key": value` pairs (also XML attributes) whose key is
 //!    sensitive: their value becomes `[Filtered]`;
-//! 3. card numbers (13 to 19 digits, optionally grouped by single spaces or dashes, Luhn-valid)
-//!    become `[Filtered]`;
+//! 3. values recognised by their shape (see [`values`](super::values)): card numbers (13 to 19
+//!    digits, optionally grouped by single spaces or dashes, Luhn-valid), IBANs, US social
+//!    security numbers, URL passwords and PEM private keys become `[Filtered]`;
 //! 4. text that still mentions a credential (`password`, `secret`, `token`, `auth`, ...) becomes
 //!    `[Filtered]` as a whole, as Sentry's server-side scrubber (Relay) does with such values.
 //!
@@ -15,6 +16,7 @@
 //! input costs time linear in its length.
 
 use super::scrub::{is_sensitive_key, FILTERED};
+use super::values::{find, replace_ranges, replace_sensitive_values};
 use std::ops::Range;
 
 /// Words that make a whole value sensitive when they appear anywhere in it, in any case: the
@@ -43,36 +45,18 @@ pub(crate) fn scrub_text(text: &str) -> Option<String> {
     let current = xml.as_deref().unwrap_or(text);
     let pairs = scrub_pairs(current);
     let current = pairs.as_deref().unwrap_or(current);
-    let cards = replace_card_numbers(current);
-    let current = cards.as_deref().unwrap_or(current);
+    let values = replace_sensitive_values(current);
+    let current = values.as_deref().unwrap_or(current);
     if mentions_credential(current) {
         return Some(FILTERED.to_owned());
     }
-    cards.or(pairs).or(xml)
+    values.or(pairs).or(xml)
 }
 
 /// True when `text` contains one of [`CREDENTIAL_WORDS`], ignoring case.
 pub(crate) fn mentions_credential(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
     CREDENTIAL_WORDS.iter().any(|w| lower.contains(w))
-}
-
-/// Replaces each `range` of `text` (sorted, not overlapping, on char boundaries) by `[Filtered]`.
-fn replace_ranges(text: &str, ranges: &[Range<usize>]) -> Option<String> {
-    if ranges.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for range in ranges {
-        // The scanners only cut next to ASCII bytes, so these are char boundaries; `get` keeps a
-        // mistake from becoming a panic.
-        out.push_str(text.get(copied..range.start)?);
-        out.push_str(FILTERED);
-        copied = range.end;
-    }
-    out.push_str(text.get(copied..)?);
-    Some(out)
 }
 
 /// Bytes a key or an element name is made of.
@@ -224,172 +208,9 @@ pub(crate) fn scrub_xml_elements(text: &str) -> Option<String> {
     replace_ranges(text, &ranges)
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// `text` with every card number replaced by `[Filtered]`; `None` when it has none.
-pub(crate) fn replace_card_numbers(text: &str) -> Option<String> {
-    replace_ranges(text, &card_numbers(text))
-}
-
-/// Where card numbers are in `text`: 13 to 19 digits in groups separated by one space or dash,
-/// passing the Luhn check, not glued to letters or other digits. When a run of groups is longer
-/// than a card, the longest card starting at each group is taken.
-pub(crate) fn card_numbers(text: &str) -> Vec<Range<usize>> {
-    let b = text.as_bytes();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
-            i += 1;
-            continue;
-        }
-        // The run of digit groups starting here.
-        let mut groups: Vec<Range<usize>> = Vec::new();
-        let mut j = i;
-        loop {
-            let start = j;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            groups.push(start..j);
-            let separated =
-                j + 1 < b.len() && matches!(b[j], b' ' | b'-') && b[j + 1].is_ascii_digit();
-            if !separated {
-                break;
-            }
-            j += 1;
-        }
-        let glued_after = b.get(j).is_some_and(u8::is_ascii_alphanumeric);
-        let usable = if glued_after {
-            groups.len() - 1
-        } else {
-            groups.len()
-        };
-        let mut g = 0;
-        while g < usable {
-            match longest_card(b, &groups[g..usable]) {
-                Some(last) => {
-                    found.push(groups[g].start..groups[g + last].end);
-                    g += last + 1;
-                }
-                None => g += 1,
-            }
-        }
-        i = j.max(i + 1);
-    }
-    found
-}
-
-/// The index of the last group of the longest card number made of `groups[0..=index]`.
-fn longest_card(b: &[u8], groups: &[Range<usize>]) -> Option<usize> {
-    let mut digits: Vec<u8> = Vec::with_capacity(19);
-    let mut best = None;
-    for (index, group) in groups.iter().enumerate() {
-        if digits.len() + group.len() > 19 {
-            break;
-        }
-        digits.extend(b[group.clone()].iter().map(|d| d - b'0'));
-        if digits.len() >= 13 && luhn_valid(&digits) {
-            best = Some(index);
-        }
-    }
-    best
-}
-
-/// The Luhn checksum of card numbers: doubling every second digit from the right, the sum is a
-/// multiple of 10.
-pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            let d = u32::from(d);
-            if i % 2 == 1 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum % 10 == 0
-}
-
-/// True when `n` reads as a card number (a JSON number holding one).
-pub(crate) fn is_card_number(n: u64) -> bool {
-    let digits: Vec<u8> = n.to_string().bytes().map(|d| d - b'0').collect();
-    (13..=19).contains(&digits.len()) && luhn_valid(&digits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cards(text: &str) -> Vec<&str> {
-        card_numbers(text).into_iter().map(|r| &text[r]).collect()
-    }
-
-    #[test]
-    fn luhn_accepts_test_cards_and_rejects_one_digit_off() {
-        for card in [
-            "4111111111111111",
-            "378282246310005",
-            "4222222222222",
-            "6011111111111117",
-        ] {
-            let digits: Vec<u8> = card.bytes().map(|d| d - b'0').collect();
-            assert!(luhn_valid(&digits), "{card}");
-        }
-        for wrong in ["4111111111111112", "378282246310006", "4222222222223"] {
-            let digits: Vec<u8> = wrong.bytes().map(|d| d - b'0').collect();
-            assert!(!luhn_valid(&digits), "{wrong}");
-        }
-    }
-
-    #[test]
-    fn card_numbers_are_found_in_free_text_grouped_or_not() {
-        assert_eq!(
-            cards("pay with 4111 1111 1111 1111 please"),
-            ["4111 1111 1111 1111"]
-        );
-        assert_eq!(cards("amex 3782-822463-10005."), ["3782-822463-10005"]);
-        assert_eq!(cards("n=4111111111111111&x=1"), ["4111111111111111"]);
-        assert_eq!(
-            cards("two: 4111111111111111, 6011111111111117"),
-            ["4111111111111111", "6011111111111117"]
-        );
-        // A card followed by more digit groups (a date): the card is still found.
-        assert_eq!(cards("4111 1111 1111 1111 2026"), ["4111 1111 1111 1111"]);
-    }
-
-    #[test]
-    fn numbers_that_are_not_card_numbers_are_kept() {
-        for text in [
-            "4111111111111112",        // Luhn-invalid
-            "order 123456789012",      // 12 digits
-            "id 41111111111111111111", // 20 digits in one group
-            "ref4111111111111111",     // glued to letters
-            "4111111111111111abc",     // glued to letters
-            "4111  1111  1111  1111",  // double spaces: four short numbers
-            "1733310000123",           // Luhn-invalid timestamp
-        ] {
-            assert!(cards(text).is_empty(), "{text}: {:?}", cards(text));
-        }
-    }
-
-    #[test]
-    fn json_numbers_holding_card_numbers_are_recognised() {
-        assert!(is_card_number(4_111_111_111_111_111));
-        assert!(!is_card_number(4_111_111_111_111_112));
-        assert!(!is_card_number(1_234_567));
-    }
 
     #[test]
     fn pairs_with_sensitive_keys_lose_their_values() {
@@ -455,7 +276,9 @@ mod tests {
         let opens = "<key>x".repeat(5_000);
         assert_eq!(scrub_text(&opens), Some("<key>[Filtered]".repeat(5_000)));
         let digits = "1 ".repeat(50_000);
-        assert!(card_numbers(&digits).len() <= digits.len() / 26);
+        assert!(
+            crate::integrations::tower::values::card_numbers(&digits).len() <= digits.len() / 26
+        );
         let quotes = "key=\"".repeat(20_000);
         assert!(scrub_pairs(&quotes).is_some());
     }

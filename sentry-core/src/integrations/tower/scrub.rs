@@ -3,7 +3,8 @@
 //! `body_scrubber`, each replaceable by a closure.
 
 use super::body::percent_decode;
-use super::patterns::{is_card_number, scrub_text};
+use super::patterns::scrub_text;
+use super::values::is_card_number;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -118,8 +119,10 @@ impl BodyScrubber for () {
 ///   are `[Filtered]` too); JSON numbers that are card numbers get `[Filtered]`;
 /// - every other string value (header, cookie, query and body values, and the whole of a
 ///   plain-text or XML body) is scrubbed by pattern: values of `key=value`, `key: value` and
-///   `"key": value` pairs and XML elements or attributes with a sensitive name, and card numbers
-///   (13–19 digits, optionally grouped by spaces or dashes, Luhn-valid), become `[Filtered]`;
+///   `"key": value` pairs and XML elements or attributes with a sensitive name, card numbers
+///   (13–19 digits, optionally grouped by spaces or dashes, Luhn-valid), IBANs (checksum-valid),
+///   US social security numbers, URL passwords (`scheme://user:[Filtered]@host`) and PEM
+///   private keys become `[Filtered]`;
 ///   a value that still mentions a credential (`password`, `secret`, `token`, `auth`, `bearer`,
 ///   `credentials`, `api_key`, ...) becomes `[Filtered]` as a whole, as Sentry's server-side
 ///   scrubber does.
