@@ -36,6 +36,8 @@ const SECRETS: &[&str] = &[
     "S5cr3t-url",
     "DE89370400440532013000",
     "078-05-1120",
+    "10.1.2.3",
+    "10.0.0.5",
 ];
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -220,12 +222,12 @@ fn opted_in_text_and_xml_bodies_arrive_scrubbed() {
 }
 
 #[test]
-fn card_numbers_are_filtered_in_json_strings_and_numbers_form_values_queries_and_headers() {
+fn card_numbers_and_ips_are_filtered_in_json_strings_numbers_forms_queries_and_headers() {
     let server = MockServer::start();
     let addr = serve(layer(&server, DEFAULT_BODY_LIMIT));
     let json = r#"{"amount": 12, "pan": 4111111111111111, "order": 1733310000123,
                    "note": "card 4111 1111 1111 1111, thanks", "cards": [6011111111111117],
-                   "payee": {"account": "DE89370400440532013000"}}"#;
+                   "payee": {"account": "DE89370400440532013000"}, "from": "10.1.2.3"}"#;
     assert_eq!(
         post_body(addr, "/echo?case=json", "application/json", json),
         200
@@ -244,7 +246,11 @@ fn card_numbers_are_filtered_in_json_strings_and_numbers_form_values_queries_and
         post_with(
             addr,
             "/echo?case=query&q=4111111111111111&page=2",
-            &[("x-card", "4111 1111 1111 1111"), ("accept", "text/html")],
+            &[
+                ("x-card", "4111 1111 1111 1111"),
+                ("referer", "http://10.0.0.5/cart"),
+                ("accept", "text/html"),
+            ],
             ""
         ),
         200
@@ -255,10 +261,15 @@ fn card_numbers_are_filtered_in_json_strings_and_numbers_form_values_queries_and
     assert_eq!(request["query_string"], "case=query&q=[Filtered]&page=2");
     assert_eq!(request["headers"]["x-card"], "[Filtered]");
     assert_eq!(request["headers"]["accept"], "text/html");
+    assert_eq!(request["headers"]["referer"], "http://[Filtered]/cart");
     let data = &events["json"]["request"]["data"];
     assert_eq!(data["pan"], "[Filtered]");
     assert_eq!(data["cards"][0], "[Filtered]");
     assert_eq!(data["payee"]["account"], "[Filtered]");
+    assert_eq!(
+        data["from"], "[Filtered]",
+        "an IP address, send_default_pii off"
+    );
     assert_eq!(data["note"], "card [Filtered], thanks");
     assert_eq!(data["amount"], 12);
     assert_eq!(data["order"], 1733310000123u64, "not Luhn-valid: kept");

@@ -8,7 +8,8 @@
 //!    sensitive: their value becomes `[Filtered]`;
 //! 3. values recognised by their shape (see [`values`](super::values)): card numbers (13 to 19
 //!    digits, optionally grouped by single spaces or dashes, Luhn-valid), IBANs, US social
-//!    security numbers, URL passwords and PEM private keys become `[Filtered]`;
+//!    security numbers, URL passwords and PEM private keys (and IP addresses, when asked) become
+//!    `[Filtered]`;
 //! 4. text that still mentions a credential (`password`, `secret`, `token`, `auth`, ...) becomes
 //!    `[Filtered]` as a whole, as Sentry's server-side scrubber (Relay) does with such values.
 //!
@@ -39,13 +40,14 @@ const CREDENTIAL_WORDS: &[&str] = &[
 /// How far past an opening tag the matching closing tag is looked for.
 const CLOSING_TAG_WINDOW: usize = 4096;
 
-/// `text` scrubbed by pattern (see the module docs); `None` when nothing was found.
-pub(crate) fn scrub_text(text: &str) -> Option<String> {
+/// `text` scrubbed by pattern (see the module docs), IP addresses too when `ip_addresses`;
+/// `None` when nothing was found.
+pub(crate) fn scrub_text(text: &str, ip_addresses: bool) -> Option<String> {
     let xml = scrub_xml_elements(text);
     let current = xml.as_deref().unwrap_or(text);
     let pairs = scrub_pairs(current);
     let current = pairs.as_deref().unwrap_or(current);
-    let values = replace_sensitive_values(current);
+    let values = replace_sensitive_values(current, ip_addresses);
     let current = values.as_deref().unwrap_or(current);
     if mentions_credential(current) {
         return Some(FILTERED.to_owned());
@@ -257,24 +259,27 @@ mod tests {
     #[test]
     fn text_mentioning_a_credential_is_filtered_whole() {
         assert_eq!(
-            scrub_text("user=bob&password=S1").as_deref(),
+            scrub_text("user=bob&password=S1", false).as_deref(),
             Some(FILTERED)
         );
         assert_eq!(
-            scrub_text("<login><password>S2</password></login>").as_deref(),
+            scrub_text("<login><password>S2</password></login>", false).as_deref(),
             Some(FILTERED)
         );
         assert_eq!(
-            scrub_text("card 4111-1111-1111-1111 for csrf=x").as_deref(),
+            scrub_text("card 4111-1111-1111-1111 for csrf=x", false).as_deref(),
             Some("card [Filtered] for csrf=[Filtered]")
         );
-        assert_eq!(scrub_text("plain words, order 12"), None);
+        assert_eq!(scrub_text("plain words, order 12", false), None);
     }
 
     #[test]
     fn hostile_text_is_scanned_without_blowing_up() {
         let opens = "<key>x".repeat(5_000);
-        assert_eq!(scrub_text(&opens), Some("<key>[Filtered]".repeat(5_000)));
+        assert_eq!(
+            scrub_text(&opens, false),
+            Some("<key>[Filtered]".repeat(5_000))
+        );
         let digits = "1 ".repeat(50_000);
         assert!(
             crate::integrations::tower::values::card_numbers(&digits).len() <= digits.len() / 26

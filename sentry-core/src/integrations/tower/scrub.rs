@@ -122,7 +122,8 @@ impl BodyScrubber for () {
 ///   `"key": value` pairs and XML elements or attributes with a sensitive name, card numbers
 ///   (13–19 digits, optionally grouped by spaces or dashes, Luhn-valid), IBANs (checksum-valid),
 ///   US social security numbers, URL passwords (`scheme://user:[Filtered]@host`) and PEM
-///   private keys become `[Filtered]`;
+///   private keys become `[Filtered]`; so do IP addresses in header (but `Host`), cookie and
+///   query values, and, while `send_default_pii` is off, in the body;
 ///   a value that still mentions a credential (`password`, `secret`, `token`, `auth`, `bearer`,
 ///   `credentials`, `api_key`, ...) becomes `[Filtered]` as a whole, as Sentry's server-side
 ///   scrubber does.
@@ -139,7 +140,8 @@ impl HeaderScrubber for DefaultScrubber {
             if SENSITIVE_HEADERS.contains(&lower.as_str()) || is_sensitive_key(&lower) {
                 FILTERED.clone_into(value);
             } else {
-                scrub_string(value);
+                // `Host` names the server the client called, not the client.
+                scrub_string(value, lower != "host");
             }
         }
     }
@@ -151,7 +153,7 @@ impl CookieScrubber for DefaultScrubber {
             if is_sensitive_key(name) {
                 FILTERED.clone_into(value);
             } else {
-                scrub_string(value);
+                scrub_string(value, true);
             }
         }
     }
@@ -159,7 +161,20 @@ impl CookieScrubber for DefaultScrubber {
 
 impl BodyScrubber for DefaultScrubber {
     fn scrub_body(&self, body: &mut Value) {
-        scrub_value(body, 0);
+        scrub_value(body, 0, false);
+    }
+}
+
+/// The body scrubber the layer uses unless replaced: [`DefaultScrubber`], and while
+/// `send_default_pii` is off, IP addresses in string values become `[Filtered]` too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LayerBodyScrubber {
+    pub(crate) ip_addresses: bool,
+}
+
+impl BodyScrubber for LayerBodyScrubber {
+    fn scrub_body(&self, body: &mut Value) {
+        scrub_value(body, 0, self.ip_addresses);
     }
 }
 
@@ -168,7 +183,7 @@ impl BodyScrubber for DefaultScrubber {
 /// this bound keeps the walk's stack small whatever the value's origin.
 pub(crate) const MAX_SCRUB_DEPTH: usize = 64;
 
-fn scrub_value(value: &mut Value, depth: usize) {
+fn scrub_value(value: &mut Value, depth: usize, ip_addresses: bool) {
     if depth > MAX_SCRUB_DEPTH {
         *value = Value::String(FILTERED.to_owned());
         return;
@@ -179,12 +194,14 @@ fn scrub_value(value: &mut Value, depth: usize) {
                 if is_sensitive_key(key) {
                     *v = Value::String(FILTERED.to_owned());
                 } else {
-                    scrub_value(v, depth + 1);
+                    scrub_value(v, depth + 1, ip_addresses);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, depth + 1)),
-        Value::String(s) => scrub_string(s),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| scrub_value(v, depth + 1, ip_addresses)),
+        Value::String(s) => scrub_string(s, ip_addresses),
         Value::Number(n) if n.as_u64().is_some_and(is_card_number) => {
             *value = Value::String(FILTERED.to_owned());
         }
@@ -193,21 +210,22 @@ fn scrub_value(value: &mut Value, depth: usize) {
 }
 
 /// Scrubs one string value by pattern ([`scrub_text`]).
-fn scrub_string(s: &mut String) {
-    if let Some(scrubbed) = scrub_text(s) {
+fn scrub_string(s: &mut String, ip_addresses: bool) {
+    if let Some(scrubbed) = scrub_text(s, ip_addresses) {
         *s = scrubbed;
     }
 }
 
-/// The query string with the values of sensitive keys, and values that hold card numbers or
-/// mention credentials, replaced by `[Filtered]`.
+/// The query string with the values of sensitive keys, and values that hold card numbers, IP
+/// addresses or other values [`scrub_text`] finds, replaced by `[Filtered]` (it is scrubbed only
+/// while `send_default_pii` is off).
 pub(crate) fn scrub_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((key, value))
                 if is_sensitive_key(&percent_decode(key))
-                    || scrub_text(&percent_decode(value)).is_some() =>
+                    || scrub_text(&percent_decode(value), true).is_some() =>
             {
                 format!("{key}={FILTERED}")
             }

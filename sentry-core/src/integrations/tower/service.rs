@@ -5,7 +5,7 @@ use super::catch::catch;
 use super::future::ResponseFuture;
 use super::layer::Settings;
 use super::report::{report_caught_panic, report_handler_panic, PanicResponse};
-use super::scrub::DefaultScrubber;
+use super::scrub::LayerBodyScrubber;
 use crate::context::Context;
 use std::fmt;
 use std::sync::Arc;
@@ -139,11 +139,11 @@ impl<S, P, W> SentryService<S, P, W> {
             note_body_left_out(context, Some(content_type), reason);
         }
         let recorder = kind.map(|kind| {
-            let scrubber = self
-                .settings
-                .body_scrubber
-                .clone()
-                .unwrap_or_else(|| Arc::new(DefaultScrubber));
+            let scrubber = self.settings.body_scrubber.clone().unwrap_or_else(|| {
+                Arc::new(LayerBodyScrubber {
+                    ip_addresses: !send_default_pii,
+                })
+            });
             Recorder::new(context.clone(), kind, self.settings.body_limit, scrubber)
         });
         let (parts, body) = req.into_parts();

@@ -1,6 +1,6 @@
 //! Sensitive values recognised by their shape, wherever they are in a text: card numbers,
-//! IBANs, US social security numbers, the password of credentials in a URL and the body of a PEM
-//! private key (the value patterns of Sentry's server-side scrubber, Relay, with checksums where
+//! IBANs, US social security numbers, the password of credentials in a URL, the body of a PEM
+//! private key, and (while `send_default_pii` is off) IP addresses (the value patterns of Sentry's server-side scrubber, Relay, with checksums where
 //! the format has one so that ids and order numbers are kept).
 //!
 //! Every finder is a single forward scan: hostile input costs time linear in its length.
@@ -8,9 +8,13 @@
 use super::scrub::FILTERED;
 use std::ops::Range;
 
-/// `text` with every sensitive value replaced by `[Filtered]`; `None` when it has none.
-pub(crate) fn replace_sensitive_values(text: &str) -> Option<String> {
+/// `text` with every sensitive value (and, when `ip_addresses`, every IP address) replaced by
+/// `[Filtered]`; `None` when it has none.
+pub(crate) fn replace_sensitive_values(text: &str, ip_addresses: bool) -> Option<String> {
     let mut ranges = card_numbers(text);
+    if ip_addresses {
+        ranges.extend(ips(text));
+    }
     ranges.extend(ibans(text));
     ranges.extend(social_security_numbers(text));
     ranges.extend(url_passwords(text));
@@ -222,6 +226,49 @@ pub(crate) fn social_security_numbers(text: &str) -> Vec<Range<usize>> {
     found
 }
 
+/// Where IPv4 and IPv6 addresses are in `text` (also with a port: `10.0.0.1:8080`), as words
+/// made of hex digits, dots and colons that parse as an address.
+pub(crate) fn ips(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let in_run = |c: u8| c.is_ascii_hexdigit() || c == b'.' || c == b':';
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !in_run(b[i]) || !starts_word(b, i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && in_run(b[i]) {
+            i += 1;
+        }
+        if !ends_word(b, i) {
+            continue;
+        }
+        // Sentence punctuation after an address is not part of it.
+        let mut end = i;
+        while end > start && matches!(b[end - 1], b'.' | b':') {
+            end -= 1;
+        }
+        let Some(run) = text.get(start..end) else {
+            continue;
+        };
+        if run.contains(':') && run.parse::<std::net::Ipv6Addr>().is_ok() {
+            found.push(start..end);
+            continue;
+        }
+        // IPv4, alone or as the parts of `address:port`.
+        let mut at = start;
+        for part in run.split(':') {
+            if part.matches('.').count() == 3 && part.parse::<std::net::Ipv4Addr>().is_ok() {
+                found.push(at..at + part.len());
+            }
+            at += part.len() + 1;
+        }
+    }
+    found
+}
+
 /// Where the password of URL credentials is (`scheme://user:password@host`).
 pub(crate) fn url_passwords(text: &str) -> Vec<Range<usize>> {
     let b = text.as_bytes();
@@ -404,13 +451,35 @@ mod tests {
     }
 
     #[test]
+    fn ip_addresses_are_found_with_or_without_a_port() {
+        assert_eq!(
+            all("from 10.1.2.3, via 127.0.0.1:8080 and ::1.", ips),
+            ["10.1.2.3", "127.0.0.1", "::1"]
+        );
+        assert_eq!(
+            all("[2001:db8::8a2e:370:7334]", ips),
+            ["2001:db8::8a2e:370:7334"]
+        );
+        assert!(ips("version 1.2.3, 300.1.1.1, deadbeef, a:b, 12:30").is_empty());
+    }
+
+    #[test]
+    fn ip_addresses_are_replaced_only_when_asked() {
+        assert_eq!(replace_sensitive_values("from 10.1.2.3", false), None);
+        assert_eq!(
+            replace_sensitive_values("from 10.1.2.3", true).as_deref(),
+            Some("from [Filtered]")
+        );
+    }
+
+    #[test]
     fn every_shape_is_replaced_in_one_pass() {
         assert_eq!(
-            replace_sensitive_values("card 4111 1111 1111 1111, ssn 078-05-1120").as_deref(),
+            replace_sensitive_values("card 4111 1111 1111 1111, ssn 078-05-1120", false).as_deref(),
             Some("card [Filtered], ssn [Filtered]")
         );
         assert_eq!(
-            replace_sensitive_values("order 12, ticket 2024-05-11"),
+            replace_sensitive_values("order 12, ticket 2024-05-11", true),
             None
         );
     }
