@@ -1,7 +1,8 @@
 //! Sensitive values recognised by their shape, wherever they are in a text: card numbers,
 //! IBANs, US social security numbers, the password of credentials in a URL, the body of a PEM
-//! private key, and (while `send_default_pii` is off) IP addresses (the value patterns of Sentry's server-side scrubber, Relay, with checksums where
-//! the format has one so that ids and order numbers are kept).
+//! private key and, while `send_default_pii` is off, IP addresses. These are the value patterns
+//! of Sentry's server-side scrubber (Relay), with checksums where the format has one, so that
+//! ids and order numbers of the same length are kept.
 //!
 //! Every finder is a single forward scan: hostile input costs time linear in its length.
 
