@@ -83,12 +83,16 @@ fn serve(layer: Layer) -> SocketAddr {
 }
 
 /// A layer recording bodies (up to `limit` bytes), reporting synchronously to `server` through a
-/// client of its own with `send_default_pii` off.
+/// client of its own with `send_default_pii` off (or as given).
 fn layer(server: &MockServer, limit: usize) -> Layer {
+    layer_with_pii(server, limit, false)
+}
+
+fn layer_with_pii(server: &MockServer, limit: usize, send_default_pii: bool) -> Layer {
     let options = ClientOptions::new()
         .dsn(server.dsn())
         .send_result(SendResult::Sync)
-        .send_default_pii(false);
+        .send_default_pii(send_default_pii);
     let context = with_client(options, Context::current);
     SentryLayer::new()
         .base_context(context)
@@ -320,4 +324,19 @@ fn the_relay_oracle_reports_what_relay_would_still_strip() {
     let clean =
         serde_json::json!({"request": {"data": {"item": "book", "password": "[Filtered]"}}});
     assert!(tests::peers::relay_pii_changes(&clean, false).is_empty());
+}
+
+#[test]
+fn with_send_default_pii_on_ip_addresses_in_the_body_are_kept_and_cards_still_filtered() {
+    let server = MockServer::start();
+    let addr = serve(layer_with_pii(&server, DEFAULT_BODY_LIMIT, true));
+    let json = r#"{"from": "10.1.2.3", "pan": "4111 1111 1111 1111"}"#;
+    assert_eq!(
+        post_body(addr, "/echo?case=pii", "application/json", json),
+        200
+    );
+    let events = events_by_case(&server, 1);
+    let data = &events["pii"]["request"]["data"];
+    assert_eq!(data["from"], "10.1.2.3");
+    assert_eq!(data["pan"], "[Filtered]");
 }
