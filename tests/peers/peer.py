@@ -22,6 +22,14 @@ Run it with the venv's python (<repo>/.venv/bin/python, made by scripts/setup-pe
       The server log (shows e.g. `ValidationError ... invalid_event_data` for rejected events).
   peer.py relay-normalize
       Reads one event JSON on stdin, prints {"normalized": <Relay's StoreNormalizer output>}.
+  peer.py relay-pii-changes [--send-default-pii]
+      Reads one event JSON on stdin and runs it through Relay's data scrubber
+      (`pii_strip_event` with `convert_datascrubbing_config`: Sentry's default project settings,
+      scrubData and scrubDefaults on, no extra sensitive fields, scrubIpAddresses on unless
+      --send-default-pii). Prints {"changes": [{"path", "before", "after", "rules"}]}: every leaf
+      Relay would still change, `path` dotted (pair lists such as headers by key), `before` and
+      `after` the values, `rules` the `rem` entries Relay recorded there. Empty when nothing
+      would change.
   peer.py parse-envelope
       Reads raw envelope bytes on stdin, parses them with the Python SDK's Envelope.deserialize and
       prints {"headers", "items": [{"headers", "raw_headers", "type", "payload_json", "payload_len",
@@ -362,6 +370,57 @@ def cmd_relay_normalize(_args):
     sys.stdout.write("\n")
 
 
+def is_pair_list(value):
+    return isinstance(value, list) and all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in value
+    )
+
+
+def pii_changes(before, after, meta, path, out):
+    """Appends to `out` every leaf where `after` (scrubbed) differs from `before` (the same event
+    through Relay with no rules, so both have Relay's shape)."""
+    if before == after:
+        return
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            child_meta = meta.get(key, {}) if isinstance(meta, dict) else {}
+            pii_changes(before.get(key), after.get(key), child_meta, path + [key], out)
+        return
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        pairs = is_pair_list(before) and is_pair_list(after)
+        for i, (b, a) in enumerate(zip(before, after)):
+            child_meta = meta.get(str(i), {}) if isinstance(meta, dict) else {}
+            if pairs:
+                value_meta = child_meta.get("1", {}) if isinstance(child_meta, dict) else {}
+                pii_changes(b[1], a[1], value_meta, path + [b[0]], out)
+            else:
+                pii_changes(b, a, child_meta, path + [str(i)], out)
+        return
+    rules = meta.get("", {}).get("rem", []) if isinstance(meta, dict) else []
+    out.append({"path": ".".join(path), "before": before, "after": after, "rules": rules})
+
+
+def cmd_relay_pii_changes(args):
+    from sentry_relay.processing import convert_datascrubbing_config, pii_strip_event
+
+    event = json.load(sys.stdin)
+    config = convert_datascrubbing_config({
+        "scrubData": True,
+        "scrubDefaults": True,
+        "sensitiveFields": [],
+        "excludeFields": [],
+        "scrubIpAddresses": not args.send_default_pii,
+    })
+    baseline = pii_strip_event({}, event)
+    stripped = pii_strip_event(config, event)
+    meta = stripped.pop("_meta", {})
+    baseline.pop("_meta", None)
+    changes = []
+    pii_changes(baseline, stripped, meta, [], changes)
+    json.dump({"changes": changes}, sys.stdout)
+    sys.stdout.write("\n")
+
+
 def framing_check(raw):
     """Our own strict pass over the framing: (warnings, item headers exactly as sent).
 
@@ -451,6 +510,10 @@ def main():
     p.add_argument("--dir", required=True)
     p.set_defaults(func=cmd_bugsink_log)
     sub.add_parser("relay-normalize").set_defaults(func=cmd_relay_normalize)
+    p = sub.add_parser("relay-pii-changes")
+    p.add_argument("--send-default-pii", action="store_true",
+                   help="the SDK sent personal data on purpose: do not scrub IP addresses")
+    p.set_defaults(func=cmd_relay_pii_changes)
     sub.add_parser("parse-envelope").set_defaults(func=cmd_parse_envelope)
     args = parser.parse_args()
     args.func(args)

@@ -512,3 +512,88 @@ pub fn python_parse_envelope(bytes: &[u8]) -> Value {
     let out = run_peer(&args, bytes);
     parse_json_output(&args, &out)
 }
+
+/// One value that Relay's data scrubber would still change in an event (see
+/// [`relay_pii_changes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PiiChange {
+    /// Dotted path of the value, with pair lists (headers, cookies, query) by key:
+    /// `request.headers.Referer`, `request.data.note`.
+    pub path: String,
+    /// The value as sent.
+    pub before: Value,
+    /// The value as Sentry would keep it (`null` when removed).
+    pub after: Value,
+    /// Relay's rules that changed it, such as `@password:filter` or `@creditcard:filter`.
+    pub rules: Vec<String>,
+}
+
+impl std::fmt::Display for PiiChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} -> {} ({})",
+            self.path,
+            self.before,
+            self.after,
+            self.rules.join(", ")
+        )
+    }
+}
+
+/// Every value of `event` that Relay's data scrubber (`pii_strip_event` with Sentry's default
+/// project settings: scrub data and defaults on, no extra sensitive fields, IP addresses scrubbed
+/// unless `send_default_pii`) would still change. Empty when Sentry would keep the event as
+/// sent.
+pub fn relay_pii_changes(event: &Value, send_default_pii: bool) -> Vec<PiiChange> {
+    let input = serde_json::to_vec(event).expect("a serde_json::Value always serializes");
+    let mut args = vec!["relay-pii-changes"];
+    if send_default_pii {
+        args.push("--send-default-pii");
+    }
+    let out = run_peer(&args, &input);
+    let parsed = parse_json_output(&args, &out);
+    let Some(changes) = parsed.get("changes").and_then(Value::as_array) else {
+        panic!("relay-pii-changes printed no `changes`: {parsed}");
+    };
+    changes
+        .iter()
+        .map(|c| PiiChange {
+            path: c["path"].as_str().unwrap_or_default().to_owned(),
+            before: c["before"].clone(),
+            after: c["after"].clone(),
+            rules: c["rules"]
+                .as_array()
+                .map(|rules| {
+                    rules
+                        .iter()
+                        .filter_map(|r| r[0].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Panics, listing each value, if Relay's data scrubber would still change anything in the
+/// `request` or `user` of `event` (sent with `send_default_pii` off): whatever Sentry would
+/// strip must already have been scrubbed by the SDK.
+///
+/// One change is expected and allowed: Relay's `@ip` rule rewrites IP-looking text anywhere,
+/// including the `Host` header, which names the server the client called (our test servers
+/// listen on `127.0.0.1`), not the client.
+pub fn assert_relay_would_scrub_nothing(event: &Value) {
+    let changes: Vec<PiiChange> = relay_pii_changes(event, false)
+        .into_iter()
+        .filter(|c| c.path.starts_with("request.") || c.path.starts_with("user."))
+        .filter(|c| !(c.path == "request.headers.Host" && c.rules == ["@ip:replace"]))
+        .collect();
+    if !changes.is_empty() {
+        let listed: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        panic!(
+            "Relay's data scrubber would still change what the SDK sent:\n  {}\n--- event ---\n{}",
+            listed.join("\n  "),
+            serde_json::to_string_pretty(event).unwrap_or_default(),
+        );
+    }
+}

@@ -40,6 +40,42 @@ impl BodyKind {
     }
 }
 
+/// Why a request body is not in `request.data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeftOut {
+    /// A plain-text or XML body, and `capture_text_bodies` is off.
+    TextNotOptedIn,
+    /// Binary, multipart or of an unknown type: never recorded.
+    Binary,
+    /// Declared JSON but not valid JSON, or nested deeper than the parser goes (128 levels).
+    InvalidJson,
+}
+
+impl LeftOut {
+    fn reason(self) -> &'static str {
+        match self {
+            LeftOut::TextNotOptedIn => {
+                "text body: no structure the scrubber understands; opt in with capture_text_bodies"
+            }
+            LeftOut::Binary => "binary, multipart or unknown body type",
+            LeftOut::InvalidJson => "not valid JSON, or nested deeper than 128 levels",
+        }
+    }
+}
+
+/// Says on the request's scope, as the `request_body` context, that the body is not recorded
+/// and why: `{"recorded": false, "content_type": "text/plain", "reason": "..."}`.
+pub(crate) fn note_body_left_out(context: &Context, content_type: Option<&str>, why: LeftOut) {
+    let mut fields = serde_json::Map::new();
+    fields.insert("recorded".to_owned(), false.into());
+    if let Some(content_type) = content_type {
+        let mime = content_type.split(';').next().unwrap_or_default().trim();
+        fields.insert("content_type".to_owned(), mime.into());
+    }
+    fields.insert("reason".to_owned(), why.reason().into());
+    context.configure_scope(|scope| scope.set_context("request_body", fields));
+}
+
 /// Copies the first `limit` bytes of a body and keeps `request.data` of the request's scope up
 /// to date with them, scrubbed.
 pub(crate) struct Recorder {
@@ -110,7 +146,12 @@ impl Recorder {
     }
 
     fn publish(&self) {
-        let Some(mut value) = body_value(self.kind, &self.buf, self.truncated, self.limit) else {
+        // Until the body is complete, its end may be cut anywhere: mid-pair or mid-number.
+        let partial = self.truncated || !self.done;
+        let Some(mut value) = body_value(self.kind, &self.buf, partial, self.limit) else {
+            if self.kind == BodyKind::Json && self.done && !self.buf.is_empty() {
+                note_body_left_out(&self.context, None, LeftOut::InvalidJson);
+            }
             return;
         };
         self.scrubber.scrub_body(&mut value);
@@ -122,7 +163,7 @@ impl Recorder {
     }
 }
 
-/// The `request.data` value of a recorded body.
+/// The `request.data` value of a recorded body; `truncated` when `buf` may not hold all of it.
 pub(crate) fn body_value(
     kind: BodyKind,
     buf: &[u8],
@@ -156,7 +197,16 @@ pub(crate) fn body_value(
                 .collect();
             Some(Value::Object(map))
         }
-        BodyKind::Text => Some(Value::String(String::from_utf8_lossy(buf).into_owned())),
+        BodyKind::Text => {
+            let text = String::from_utf8_lossy(buf);
+            // A cut body may end in the first digits of a card number, too few to be recognised.
+            let text = if truncated {
+                text.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ' || c == '-')
+            } else {
+                &text
+            };
+            Some(Value::String(text.to_owned()))
+        }
     }
 }
 
@@ -343,6 +393,25 @@ mod tests {
         );
         let trimmed = body_value(BodyKind::Json, br#"{"password":"x""#, true, 15).expect("a value");
         assert_eq!(trimmed, "[JSON body larger than 15 bytes]");
+    }
+
+    #[test]
+    fn a_cut_text_body_loses_a_trailing_partial_number() {
+        let v = body_value(BodyKind::Text, b"card 4111 1111 11", true, 17).expect("a value");
+        assert_eq!(v, "card");
+        let v = body_value(BodyKind::Text, b"card 4111 1111 11", false, 100).expect("a value");
+        assert_eq!(v, "card 4111 1111 11");
+    }
+
+    #[test]
+    fn a_json_body_nested_100_000_deep_is_left_out_without_overflowing() {
+        let depth = 100_000;
+        let mut body = "[".repeat(depth);
+        body.push_str(&"]".repeat(depth));
+        assert_eq!(
+            body_value(BodyKind::Json, body.as_bytes(), false, body.len()),
+            None
+        );
     }
 
     #[test]

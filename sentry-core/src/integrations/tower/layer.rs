@@ -17,6 +17,7 @@ pub(crate) struct Settings {
     pub(crate) base_context: Option<Context>,
     pub(crate) capture_server_errors: bool,
     pub(crate) body_limit: usize,
+    pub(crate) text_bodies: bool,
     pub(crate) body_scrubber: Option<Arc<dyn BodyScrubber>>,
 }
 
@@ -27,6 +28,7 @@ impl fmt::Debug for Settings {
             .field("base_context", &self.base_context.is_some())
             .field("capture_server_errors", &self.capture_server_errors)
             .field("body_limit", &self.body_limit)
+            .field("text_bodies", &self.text_bodies)
             .field("custom_body_scrubber", &self.body_scrubber.is_some())
             .finish()
     }
@@ -92,10 +94,17 @@ impl<P, W> SentryLayer<P, W> {
         }
     }
 
-    /// Records up to `limit` bytes of JSON, form and text request bodies as the handler reads
-    /// them, scrubbed, into `request.data` ([`DEFAULT_BODY_LIMIT`] is a good value). `wrap` turns
-    /// the recording body back into the body type of the inner service: `axum::body::Body::new`
-    /// for axum. A body the handler never read is not recorded.
+    /// Records up to `limit` bytes of JSON and form (`application/x-www-form-urlencoded`)
+    /// request bodies as the handler reads them, scrubbed, into `request.data`
+    /// ([`DEFAULT_BODY_LIMIT`] is a good value). `wrap` turns the recording body back into the
+    /// body type of the inner service: `axum::body::Body::new` for axum. A body the handler never
+    /// read is not recorded.
+    ///
+    /// Other bodies have no structure the scrubber can take apart, so they are left out:
+    /// `request.data` stays empty and the event's `request_body` context says why
+    /// (`{"recorded": false, "content_type": "text/plain", "reason": "..."}`). Plain-text and XML
+    /// bodies can be recorded too, scrubbed by pattern: see
+    /// [`capture_text_bodies`](SentryLayer::capture_text_bodies).
     #[must_use]
     pub fn capture_request_body<W2>(mut self, limit: usize, wrap: W2) -> SentryLayer<P, W2> {
         self.settings.body_limit = limit;
@@ -104,6 +113,20 @@ impl<P, W> SentryLayer<P, W> {
             panic_response: self.panic_response,
             wrap_body: Arc::new(wrap),
         }
+    }
+
+    /// Also records plain-text and XML bodies (`text/*`, `application/xml`, `*+xml`) once
+    /// [`capture_request_body`](SentryLayer::capture_request_body) is on, scrubbed by pattern
+    /// (see [`DefaultScrubber`](super::DefaultScrubber)): values of `key=value`, `key: value`
+    /// and `"key": value` pairs and of XML elements and attributes with a sensitive name, card
+    /// numbers, IBANs, social security numbers, URL passwords and private keys become
+    /// `[Filtered]`, and a body that still mentions a credential
+    /// (`password`, `secret`, `token`, ...) is `[Filtered]` as a whole. Default off: pattern
+    /// scrubbing can only recognise secrets that follow those patterns.
+    #[must_use]
+    pub fn capture_text_bodies(mut self, on: bool) -> Self {
+        self.settings.text_bodies = on;
+        self
     }
 
     /// Also reports responses with a `5xx` status, as a message event with the request, when

@@ -49,9 +49,19 @@
 //! query string, headers and cookies, where the values of `Authorization`, `Cookie` and of
 //! every header, cookie and query key whose name contains a sensitive word (`auth`, `token`,
 //! `secret`, `password`, `key`, `session`, `csrf`, ...) are `[Filtered]`, and no client address.
-//! With `send_default_pii` on, values are sent as they are, plus `env.REMOTE_ADDR`. The recorded
-//! body (opt-in) is always scrubbed of sensitive keys and card numbers. Replace any scrubber with
-//! a closure: [`SentryLayer::header_scrubber`], [`SentryLayer::cookie_scrubber`],
+//! In the other values, card numbers, IBANs, social security numbers, URL passwords, private
+//! keys and IP addresses (except in `Host`) become `[Filtered]`, and a value that mentions a
+//! credential (`password`, `token`, `bearer`, ...) is `[Filtered]` as a whole. With
+//! `send_default_pii` on, values are sent as they are, plus `env.REMOTE_ADDR`.
+//!
+//! The recorded body (opt-in, [`SentryLayer::capture_request_body`]) is always scrubbed: JSON and
+//! form bodies by key and value, at any depth up to 64 levels, card numbers included (also as
+//! JSON numbers), and IP addresses while `send_default_pii` is off. A JSON body that does not
+//! parse (or nests deeper than 128 levels) is left out. Plain-text and XML bodies have no structure to scrub by, so they are left out,
+//! and the event's `request_body` context says so, unless you opt in with
+//! [`SentryLayer::capture_text_bodies`]: they are then scrubbed by pattern (see
+//! [`DefaultScrubber`]). Binary and multipart bodies are never recorded. Replace any scrubber
+//! with a closure: [`SentryLayer::header_scrubber`], [`SentryLayer::cookie_scrubber`],
 //! [`SentryLayer::body_scrubber`].
 //!
 //! A panic in a handler is reported once, as an unhandled exception with mechanism `tower` and
@@ -95,12 +105,14 @@ mod body;
 mod catch;
 mod future;
 mod layer;
+mod patterns;
 mod report;
 mod request;
 mod scrub;
 mod service;
 #[cfg(test)]
 mod tests;
+mod values;
 
 #[cfg(feature = "panic")]
 pub(crate) use catch::defer_panic;

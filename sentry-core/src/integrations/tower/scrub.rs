@@ -2,6 +2,9 @@
 //! (PROTOCOL.md, "Privacy") and the Elixir client's `header_scrubber`, `cookie_scrubber` and
 //! `body_scrubber`, each replaceable by a closure.
 
+use super::body::percent_decode;
+use super::patterns::scrub_text;
+use super::values::is_card_number;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -112,11 +115,21 @@ impl BodyScrubber for () {
 ///   whose name contains a sensitive word (`auth`, `token`, `secret`, `password`, `key`,
 ///   `session`, `csrf`, ...) get the value `[Filtered]`;
 /// - cookies: each cookie whose name contains a sensitive word gets `[Filtered]`;
-/// - body: at any depth, values under a sensitive key, and strings that look like a card number,
-///   get `[Filtered]`.
+/// - body: values under a sensitive key get `[Filtered]`, down to a depth of 64 (deeper values
+///   are `[Filtered]` too); JSON numbers that are card numbers get `[Filtered]`;
+/// - every other string value (header, cookie, query and body values, and the whole of a
+///   plain-text or XML body) is scrubbed by pattern: values of `key=value`, `key: value` and
+///   `"key": value` pairs and XML elements or attributes with a sensitive name, card numbers
+///   (13–19 digits, optionally grouped by spaces or dashes, Luhn-valid), IBANs (checksum-valid),
+///   US social security numbers, URL passwords (`scheme://user:[Filtered]@host`) and PEM
+///   private keys become `[Filtered]`; so do IP addresses in header (but `Host`), cookie and
+///   query values, and, while `send_default_pii` is off, in the body;
+///   a value that still mentions a credential (`password`, `secret`, `token`, `auth`, `bearer`,
+///   `credentials`, `api_key`, ...) becomes `[Filtered]` as a whole, as Sentry's server-side
+///   scrubber does.
 ///
-/// The layer applies it to headers and cookies only while `send_default_pii` is off, and to the
-/// body always (as the Elixir client does), unless you replace it.
+/// The layer applies it to headers, cookies and the query string only while `send_default_pii`
+/// is off, and to the body always (as the Elixir client does), unless you replace it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultScrubber;
 
@@ -126,6 +139,9 @@ impl HeaderScrubber for DefaultScrubber {
             let lower = name.to_ascii_lowercase();
             if SENSITIVE_HEADERS.contains(&lower.as_str()) || is_sensitive_key(&lower) {
                 FILTERED.clone_into(value);
+            } else {
+                // `Host` names the server the client called, not the client.
+                scrub_string(value, lower != "host");
             }
         }
     }
@@ -136,6 +152,8 @@ impl CookieScrubber for DefaultScrubber {
         for (name, value) in cookies.iter_mut() {
             if is_sensitive_key(name) {
                 FILTERED.clone_into(value);
+            } else {
+                scrub_string(value, true);
             }
         }
     }
@@ -143,13 +161,30 @@ impl CookieScrubber for DefaultScrubber {
 
 impl BodyScrubber for DefaultScrubber {
     fn scrub_body(&self, body: &mut Value) {
-        scrub_value(body, 0);
+        scrub_value(body, 0, false);
     }
 }
 
-fn scrub_value(value: &mut Value, depth: usize) {
-    // Deeper than any sane body; a hostile one must not exhaust the stack.
-    if depth > 64 {
+/// The body scrubber the layer uses unless replaced: [`DefaultScrubber`], and while
+/// `send_default_pii` is off, IP addresses in string values become `[Filtered]` too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LayerBodyScrubber {
+    pub(crate) ip_addresses: bool,
+}
+
+impl BodyScrubber for LayerBodyScrubber {
+    fn scrub_body(&self, body: &mut Value) {
+        scrub_value(body, 0, self.ip_addresses);
+    }
+}
+
+/// How deep [`DefaultScrubber`] walks into a JSON body; anything deeper is replaced by
+/// `[Filtered]`. Bodies are parsed with `serde_json`, which refuses nesting deeper than 128, and
+/// this bound keeps the walk's stack small whatever the value's origin.
+pub(crate) const MAX_SCRUB_DEPTH: usize = 64;
+
+fn scrub_value(value: &mut Value, depth: usize, ip_addresses: bool) {
+    if depth > MAX_SCRUB_DEPTH {
         *value = Value::String(FILTERED.to_owned());
         return;
     }
@@ -159,32 +194,39 @@ fn scrub_value(value: &mut Value, depth: usize) {
                 if is_sensitive_key(key) {
                     *v = Value::String(FILTERED.to_owned());
                 } else {
-                    scrub_value(v, depth + 1);
+                    scrub_value(v, depth + 1, ip_addresses);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| scrub_value(v, depth + 1)),
-        Value::String(s) if looks_like_card_number(s) => FILTERED.clone_into(s),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| scrub_value(v, depth + 1, ip_addresses)),
+        Value::String(s) => scrub_string(s, ip_addresses),
+        Value::Number(n) if n.as_u64().is_some_and(is_card_number) => {
+            *value = Value::String(FILTERED.to_owned());
+        }
         _ => {}
     }
 }
 
-/// 13 to 19 digits, optionally grouped by spaces or dashes (the Elixir client's card pattern).
-fn looks_like_card_number(s: &str) -> bool {
-    let s = s.trim();
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    (13..=19).contains(&digits)
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
-        && s.starts_with(|c: char| c.is_ascii_digit())
+/// Scrubs one string value by pattern ([`scrub_text`]).
+fn scrub_string(s: &mut String, ip_addresses: bool) {
+    if let Some(scrubbed) = scrub_text(s, ip_addresses) {
+        *s = scrubbed;
+    }
 }
 
-/// The query string with the values of sensitive keys replaced by `[Filtered]`.
+/// The query string with the values of sensitive keys, and values that hold card numbers, IP
+/// addresses or other values [`scrub_text`] finds, replaced by `[Filtered]` (it is scrubbed only
+/// while `send_default_pii` is off).
 pub(crate) fn scrub_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if is_sensitive_key(&super::body::percent_decode(key)) => {
+            Some((key, value))
+                if is_sensitive_key(&percent_decode(key))
+                    || scrub_text(&percent_decode(value), true).is_some() =>
+            {
                 format!("{key}={FILTERED}")
             }
             _ => pair.to_owned(),
@@ -260,6 +302,72 @@ mod tests {
         assert_eq!(body["items"][0]["api_token"], FILTERED);
         assert_eq!(body["card"], FILTERED);
         assert_eq!(body["note"], "order 12");
+    }
+
+    #[test]
+    fn card_numbers_are_filtered_in_json_numbers_free_text_and_form_values() {
+        let mut body = serde_json::json!({
+            "amount": 12,
+            "pan": 4111111111111111u64,
+            "not_a_card": 4111111111111112u64,
+            "note": "use 4111 1111 1111 1111 today",
+            "lines": [{"card": "4111-1111-1111-1111"}]
+        });
+        DefaultScrubber.scrub_body(&mut body);
+        assert_eq!(body["pan"], FILTERED);
+        assert_eq!(body["not_a_card"], 4111111111111112u64);
+        assert_eq!(body["amount"], 12);
+        assert_eq!(body["note"], "use [Filtered] today");
+        assert_eq!(body["lines"][0]["card"], FILTERED);
+    }
+
+    #[test]
+    fn text_bodies_are_scrubbed_by_pattern() {
+        let mut body = Value::String("<a><sid>S3</sid><card>4111 1111 1111 1111</card></a>".into());
+        DefaultScrubber.scrub_body(&mut body);
+        assert_eq!(body, "<a><sid>[Filtered]</sid><card>[Filtered]</card></a>");
+        let mut body = Value::String("user=bob&password=S1".into());
+        DefaultScrubber.scrub_body(&mut body);
+        assert_eq!(body, FILTERED);
+    }
+
+    #[test]
+    fn the_body_walk_stops_at_its_depth_bound() {
+        // Built by hand: deeper than serde_json would parse, to check the walk's own bound.
+        let mut body = Value::String("4111111111111111".into());
+        for _ in 0..200 {
+            body = Value::Array(vec![body]);
+        }
+        DefaultScrubber.scrub_body(&mut body);
+        let mut depth = 0;
+        let mut at = &body;
+        while let Value::Array(items) = at {
+            at = &items[0];
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_SCRUB_DEPTH + 1);
+        assert_eq!(at, FILTERED);
+    }
+
+    #[test]
+    fn header_cookie_and_query_values_are_scrubbed_by_value_too() {
+        let mut h = map(&[
+            ("x-card", "4111 1111 1111 1111"),
+            ("referer", "http://shop/?token=abc"),
+            ("accept", "text/html"),
+        ]);
+        DefaultScrubber.scrub_headers(&mut h);
+        assert_eq!(h["x-card"], FILTERED);
+        assert_eq!(h["referer"], FILTERED);
+        assert_eq!(h["accept"], "text/html");
+        let mut c = map(&[("pan", "4111111111111111"), ("theme", "dark")]);
+        DefaultScrubber.scrub_cookies(&mut c);
+        assert_eq!(c["pan"], FILTERED);
+        assert_eq!(c["theme"], "dark");
+        assert_eq!(
+            scrub_query("q=4111+1111+1111+1111&page=2"),
+            "q=[Filtered]&page=2"
+        );
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! [`SentryService`]: per-request context, request data and the panic catch around `call`.
 
-use super::body::{BodyKind, Recorder, RecordingBody, WrapBody};
+use super::body::{note_body_left_out, BodyKind, LeftOut, Recorder, RecordingBody, WrapBody};
 use super::catch::catch;
 use super::future::ResponseFuture;
 use super::layer::Settings;
 use super::report::{report_caught_panic, report_handler_panic, PanicResponse};
-use super::scrub::DefaultScrubber;
+use super::scrub::LayerBodyScrubber;
 use crate::context::Context;
 use std::fmt;
 use std::sync::Arc;
@@ -119,17 +119,31 @@ impl<S, P, W> SentryService<S, P, W> {
         if !self.wrap_body.records() || self.settings.body_limit == 0 {
             return req;
         }
-        let kind = req
+        let content_type = req
             .headers()
             .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let kind = content_type
+            .as_deref()
             .and_then(BodyKind::from_content_type);
+        let kind = match kind {
+            Some(BodyKind::Text) if !self.settings.text_bodies => None,
+            kind => kind,
+        };
+        if let (None, Some(content_type)) = (kind, &content_type) {
+            let reason = if BodyKind::from_content_type(content_type).is_some() {
+                LeftOut::TextNotOptedIn
+            } else {
+                LeftOut::Binary
+            };
+            note_body_left_out(context, Some(content_type), reason);
+        }
         let recorder = kind.map(|kind| {
-            let scrubber = self
-                .settings
-                .body_scrubber
-                .clone()
-                .unwrap_or_else(|| Arc::new(DefaultScrubber));
+            let scrubber = self.settings.body_scrubber.clone().unwrap_or_else(|| {
+                Arc::new(LayerBodyScrubber {
+                    ip_addresses: !send_default_pii,
+                })
+            });
             Recorder::new(context.clone(), kind, self.settings.body_limit, scrubber)
         });
         let (parts, body) = req.into_parts();
