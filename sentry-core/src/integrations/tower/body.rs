@@ -73,7 +73,7 @@ pub(crate) fn note_body_left_out(context: &Context, content_type: Option<&str>, 
         fields.insert("content_type".to_owned(), mime.into());
     }
     fields.insert("reason".to_owned(), why.reason().into());
-    context.configure_scope(|scope| scope.set_context("request_body", fields));
+    context.update_scope(|scope| scope.set_context("request_body", fields));
 }
 
 /// Copies the first `limit` bytes of a body and keeps `request.data` of the request's scope up
@@ -155,7 +155,7 @@ impl Recorder {
             return;
         };
         self.scrubber.scrub_body(&mut value);
-        self.context.configure_scope(|scope| {
+        self.context.update_scope(|scope| {
             if let Some(request) = scope.request.as_mut() {
                 request.data = Some(value);
             }

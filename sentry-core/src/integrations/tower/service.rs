@@ -115,7 +115,7 @@ impl<S, P, W> SentryService<S, P, W> {
             .settings
             .request
             .request_interface(&req, send_default_pii);
-        context.configure_scope(|scope| scope.set_request(Some(interface)));
+        context.update_scope(|scope| scope.set_request(Some(interface)));
         if !self.wrap_body.records() || self.settings.body_limit == 0 {
             return req;
         }
