@@ -61,6 +61,25 @@ where
     }
 }
 
+/// No hook: every event goes on unchanged.
+impl BeforeSend for () {
+    fn before_send(&self, event: Event) -> Option<Event> {
+        Some(event)
+    }
+}
+
+/// No hook.
+impl AfterSend for () {
+    fn after_send(&self, _: &Event, _: &CaptureOutcome) {}
+}
+
+/// No filter: nothing is excluded.
+impl Filter for () {
+    fn exclude(&self, _: &Event, _: EventSource) -> bool {
+        false
+    }
+}
+
 /// Runs a user callback, turning a panic inside it into `None` so the host never goes down
 /// because of a hook. The caller counts and logs the failure.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {

@@ -1,10 +1,9 @@
 //! `ClientOptions`: every setting of the SDK, with the Elixir client's option names in the docs.
 
-use crate::event::Event;
 use crate::hooks::{AfterSend, BeforeSend, Filter};
 use crate::source_context::SourceTable;
 use crate::transport::HttpClient;
-use crate::{CaptureOutcome, Error};
+use crate::Error;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -235,23 +234,20 @@ impl ClientOptions {
     }
 
     /// Called with each event before it is sent (Elixir `before_send_event`): return it,
-    /// changed (e.g. its fingerprint) or not, or `None` to drop it.
+    /// changed (e.g. its fingerprint) or not, or `None` to drop it. Takes a closure
+    /// `Fn(Event) -> Option<Event>` or any [`BeforeSend`]; `()` removes the hook.
     #[must_use]
-    pub fn before_send<F>(mut self, f: F) -> Self
-    where
-        F: Fn(Event) -> Option<Event> + Send + Sync + 'static,
-    {
-        self.before_send = Some(Arc::new(f));
+    pub fn before_send(mut self, hook: impl BeforeSend + 'static) -> Self {
+        self.before_send = Some(Arc::new(hook));
         self
     }
 
     /// Called after each send attempt with the event and its outcome (Elixir `after_send_event`).
+    /// Takes a closure `Fn(&Event, &CaptureOutcome)` (name the argument types:
+    /// `|event: &Event, outcome: &CaptureOutcome|`) or any [`AfterSend`]; `()` removes the hook.
     #[must_use]
-    pub fn after_send<F>(mut self, f: F) -> Self
-    where
-        F: Fn(&Event, &CaptureOutcome) + Send + Sync + 'static,
-    {
-        self.after_send = Some(Arc::new(f));
+    pub fn after_send(mut self, hook: impl AfterSend + 'static) -> Self {
+        self.after_send = Some(Arc::new(hook));
         self
     }
 
@@ -348,9 +344,10 @@ impl ClientOptions {
         self
     }
 
-    /// Decides whether to exclude an event, given where it came from (Elixir `filter`).
+    /// Decides whether to exclude an event, given where it came from (Elixir `filter`). Takes a
+    /// closure `Fn(&Event, EventSource) -> bool` or any [`Filter`]; `()` excludes nothing.
     #[must_use]
-    pub fn filter<F: Filter + 'static>(mut self, filter: F) -> Self {
+    pub fn filter(mut self, filter: impl Filter + 'static) -> Self {
         self.filter = Some(Arc::new(filter));
         self
     }

@@ -124,7 +124,7 @@ fn a_capture_inside_before_send_is_refused_and_counted_not_looped() {
     let server = MockServer::start();
     let inner = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = inner.clone();
-    let opts = options(&server).before_send(move |event| {
+    let opts = options(&server).before_send(move |event: sentry_core::Event| {
         seen.lock()
             .unwrap()
             .push(capture_message("from before_send", Level::Error));

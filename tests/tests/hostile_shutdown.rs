@@ -89,7 +89,7 @@ fn capturing_never_waits_on_a_blocked_callback_even_with_both_queues_full() {
         .use_env(false)
         .queue_capacity(10)
         .cache_dir(dir.path())
-        .before_send(move |event| {
+        .before_send(move |event: sentry_core::Event| {
             let _ = release.lock().unwrap().recv_timeout(Duration::from_secs(30));
             Some(event)
         });

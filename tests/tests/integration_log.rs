@@ -141,7 +141,7 @@ fn records_of_the_sdk_are_never_reported() {
 fn logging_while_reporting_does_not_recurse() {
     install();
     // A callback that logs runs inside the report of the first error.
-    let options = ClientOptions::new().before_send(|event| {
+    let options = ClientOptions::new().before_send(|event: sentry_core::Event| {
         log::error!("logged-from-before-send");
         Some(event)
     });
@@ -161,7 +161,7 @@ fn logging_while_reporting_does_not_recurse() {
 #[test]
 fn a_failing_callback_logged_by_the_sdk_is_forwarded_not_reported() {
     install();
-    let options = ClientOptions::new().before_send(|_| panic!("callback bug"));
+    let options = ClientOptions::new().before_send(|_: sentry_core::Event| panic!("callback bug"));
     let capture = EventCapture::with_options(options);
     capture.run(|| log::error!("trigger"));
     assert!(capture.events().is_empty());

@@ -102,7 +102,7 @@ fn events_of_the_sdk_are_ignored() {
 
 #[test]
 fn tracing_while_reporting_does_not_recurse() {
-    let options = ClientOptions::new().before_send(|event| {
+    let options = ClientOptions::new().before_send(|event: sentry_core::Event| {
         tracing::error!("emitted from before_send");
         Some(event)
     });

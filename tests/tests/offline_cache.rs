@@ -188,7 +188,7 @@ fn the_spill_writer_takes_the_overflow_off_the_capturing_thread() {
         .use_env(false)
         .queue_capacity(200)
         .cache_dir(dir.path())
-        .before_send(move |event| {
+        .before_send(move |event: sentry_core::Event| {
             let name = std::thread::current().name().unwrap_or("").to_owned();
             *record.lock().unwrap().entry(name).or_default() += 1;
             Some(event)

@@ -400,7 +400,7 @@ fn large_bodies_arrive_gzipped_and_are_decoded() {
 #[test]
 fn client_reports_ride_along_with_the_next_envelope() {
     let server = MockServer::start();
-    let options = sync_options(&server).before_send(|event| {
+    let options = sync_options(&server).before_send(|event: sentry_core::Event| {
         let dropped =
             event.logentry.as_ref().and_then(|l| l.formatted.as_deref()) == Some("drop me");
         (!dropped).then_some(event)

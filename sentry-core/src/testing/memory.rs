@@ -195,7 +195,7 @@ pub fn with_captured_events<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
 /// use sentry_core::testing::with_captured_events_options;
 /// use sentry_core::{capture_message, ClientOptions, Level};
 ///
-/// let options = ClientOptions::new().release("app@1.0.0").before_send(|mut event| {
+/// let options = ClientOptions::new().release("app@1.0.0").before_send(|mut event: sentry_core::Event| {
 ///     event.fingerprint = vec!["grouped".to_owned()];
 ///     Some(event)
 /// });
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn before_send_can_drop_captured_events() {
         let (outcome, events) =
-            with_captured_events_options(ClientOptions::new().before_send(|_| None), || {
+            with_captured_events_options(ClientOptions::new().before_send(|_: crate::Event| None), || {
                 capture_message("dropped", Level::Info)
             });
         assert_eq!(outcome, CaptureOutcome::DroppedByBeforeSend);
