@@ -212,6 +212,9 @@ impl Client {
             let scope = ctx.lock_scope();
             scope.apply_to(&mut event, opts.max_breadcrumbs);
         }
+        if let Err(dropped) = crate::normalize::normalize_or_drop(&mut event, &core.stats) {
+            return dropped;
+        }
         core.apply_defaults(&mut event);
 
         if !opts.environment_included() {
@@ -482,6 +485,7 @@ impl Core {
                 }
             }
         }
+        crate::normalize::normalize_or_drop(&mut event, &self.stats)?;
         Ok(event)
     }
 }
