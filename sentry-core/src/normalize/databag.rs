@@ -6,7 +6,7 @@
 //! (or cloning, or serializing) a deeply nested `serde_json::Value` recurses once per level
 //! and overflows the stack somewhere past ten thousand levels.
 
-use super::limits::{MAX_BREADTH, MAX_DEPTH, STRING_MAX_CHARS};
+use super::limits::{MAX_BREADTH, MAX_DEPTH};
 use super::meta::{self, MetaNode};
 use super::text;
 use serde_json::{Map, Value};
@@ -48,7 +48,8 @@ pub(crate) fn cap_depth(value: &mut Value, level: usize, max_levels: usize) {
 pub(crate) fn bound(value: &mut Value, level: usize, budget: &mut usize) -> Option<MetaNode> {
     match value {
         Value::String(s) => {
-            let node = text::trim(s, STRING_MAX_CHARS, budget.saturating_sub(2));
+            // Strings in a bag are bounded by the bag's bytes, as Relay bounds them.
+            let node = text::trim(s, usize::MAX, budget.saturating_sub(2));
             charge(budget, s.len() + 2);
             node
         }
@@ -143,4 +144,79 @@ fn annotation(original: usize) -> MetaNode {
 
 fn charge(budget: &mut usize, bytes: usize) {
     *budget = budget.saturating_sub(bytes);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An array nested `n` levels deep, built without recursion.
+    pub(crate) fn deep(n: usize) -> Value {
+        let mut v = Value::Null;
+        for _ in 0..n {
+            v = Value::Array(vec![v]);
+        }
+        v
+    }
+
+    /// Levels of nesting of `v` (a scalar is 0), measured without recursion.
+    pub(crate) fn depth(v: &Value) -> usize {
+        let mut deepest = 0;
+        let mut work = vec![(v, 0)];
+        while let Some((v, d)) = work.pop() {
+            match v {
+                Value::Array(items) => work.extend(items.iter().map(|i| (i, d + 1))),
+                Value::Object(map) => work.extend(map.values().map(|i| (i, d + 1))),
+                _ => {}
+            }
+            deepest = deepest.max(d + usize::from(v.is_array() || v.is_object()));
+        }
+        deepest
+    }
+
+    #[test]
+    fn dismantle_drops_a_value_far_deeper_than_the_stack_allows() {
+        dismantle(deep(1_000_000));
+    }
+
+    #[test]
+    fn cap_depth_empties_what_is_deeper_and_keeps_the_rest() {
+        let mut v = deep(100_000);
+        cap_depth(&mut v, 1, 3);
+        assert_eq!(v, json!([[[]]]));
+    }
+
+    #[test]
+    fn a_container_at_the_depth_limit_is_emptied_and_its_length_recorded() {
+        let mut v = deep(50);
+        let meta = bound(&mut v, 1, &mut usize::MAX.clone()).unwrap();
+        assert_eq!(depth(&v), MAX_DEPTH);
+        let pointer = "/0".repeat(MAX_DEPTH - 1);
+        assert_eq!(Value::Object(meta).pointer(&pointer), Some(&json!({"": {"len": 1}})));
+    }
+
+    #[test]
+    fn an_array_keeps_its_first_entries_up_to_the_breadth_limit() {
+        let mut v = Value::Array((0..MAX_BREADTH + 50).map(|i| json!(i)).collect());
+        let meta = bound(&mut v, 1, &mut usize::MAX.clone()).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), MAX_BREADTH);
+        assert_eq!(v[MAX_BREADTH - 1], json!(MAX_BREADTH - 1));
+        assert_eq!(Value::Object(meta), json!({"": {"len": MAX_BREADTH + 50}}));
+    }
+
+    #[test]
+    fn a_bag_over_its_bytes_is_cut_and_fits_its_budget() {
+        let mut v = json!({"a": "x".repeat(600), "b": "y".repeat(600), "c": "z".repeat(600)});
+        let mut budget = 1000;
+        let meta = bound(&mut v, 1, &mut budget).unwrap();
+        assert!(serde_json::to_string(&v).unwrap().len() <= 1000, "{v}");
+        assert_eq!(v["a"].as_str().unwrap().len(), 600);
+        assert!(v["b"].as_str().unwrap().ends_with("..."));
+        assert!(v.get("c").is_none());
+        let meta = Value::Object(meta);
+        assert_eq!(meta[""], json!({"len": 3}));
+        assert_eq!(meta["b"][""]["len"], 600);
+    }
 }

@@ -20,6 +20,9 @@ mod meta;
 mod size;
 mod text;
 
+#[cfg(test)]
+mod tests;
+
 
 use crate::capture::CaptureOutcome;
 use crate::error::SendError;
