@@ -21,6 +21,8 @@ mod size;
 mod text;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 
