@@ -212,9 +212,7 @@ impl Client {
             let scope = ctx.lock_scope();
             scope.apply_to(&mut event, opts.max_breadcrumbs);
         }
-        if let Err(dropped) = crate::normalize::normalize_or_drop(&mut event, &core.stats) {
-            return dropped;
-        }
+        crate::normalize::bound_event(&mut event);
         core.apply_defaults(&mut event);
 
         if !opts.environment_included() {

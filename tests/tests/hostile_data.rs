@@ -134,6 +134,8 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
             );
             assert!(matches!(outcome, CaptureOutcome::Queued { .. }), "{outcome:?}");
         }
+        let waiting = sentry_core::stats().queue_depth;
+        assert!(waiting > 64, "only {waiting} events waited: none was queued as JSON");
         gate.open();
         assert!(sentry_core::flush(WAIT), "flush timed out");
         sentry_core::stats()

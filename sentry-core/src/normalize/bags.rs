@@ -106,16 +106,28 @@ fn breadcrumbs(event: &mut Event, root: &mut MetaNode) {
         meta::attach(root, &["breadcrumbs", "values"], meta::cut_container(original));
     }
     for (i, crumb) in crumbs.iter_mut().enumerate() {
-        let i = i.to_string();
-        let path = |field| ["breadcrumbs", "values", i.as_str(), field];
-        let node = trim_opt(&mut crumb.message, BREADCRUMB_MESSAGE_MAX_CHARS);
-        attach(root, &path("message"), node);
-        let node = trim_opt(&mut crumb.category, BREADCRUMB_CATEGORY_MAX_CHARS);
-        attach(root, &path("category"), node);
-        let node = trim(&mut crumb.ty, BREADCRUMB_CATEGORY_MAX_CHARS, usize::MAX);
-        attach(root, &path("type"), node);
-        let node = map_bag(&mut crumb.data, 1, BREADCRUMB_DATA_MAX_BYTES, usize::MAX);
-        attach(root, &path("data"), node);
+        // The index is formatted only when there is something to note.
+        let mut note = |field: &str, node: Option<MetaNode>| {
+            if let Some(node) = node {
+                meta::attach(root, &["breadcrumbs", "values", &i.to_string(), field], node);
+            }
+        };
+        note(
+            "message",
+            trim_opt(&mut crumb.message, BREADCRUMB_MESSAGE_MAX_CHARS),
+        );
+        note(
+            "category",
+            trim_opt(&mut crumb.category, BREADCRUMB_CATEGORY_MAX_CHARS),
+        );
+        note(
+            "type",
+            trim(&mut crumb.ty, BREADCRUMB_CATEGORY_MAX_CHARS, usize::MAX),
+        );
+        note(
+            "data",
+            map_bag(&mut crumb.data, 1, BREADCRUMB_DATA_MAX_BYTES, usize::MAX),
+        );
     }
 }
 

@@ -108,10 +108,9 @@ fn exceptions(event: &mut Event, root: &mut MetaNode) {
         meta::attach(root, &["exception", "values"], meta::cut_container(original));
     }
     for (i, exc) in values.iter_mut().enumerate() {
-        let i = i.to_string();
         let mut note = |field: &str, node: Option<MetaNode>| {
             if let Some(node) = node {
-                meta::attach(root, &["exception", "values", &i, field], node);
+                meta::attach(root, &["exception", "values", &i.to_string(), field], node);
             }
         };
         note("type", trim(&mut exc.ty, EXCEPTION_TYPE_MAX_CHARS, usize::MAX));
@@ -121,13 +120,14 @@ fn exceptions(event: &mut Event, root: &mut MetaNode) {
             let data = &mut mechanism.data;
             let node = super::bags::map_bag(data, 0, SMALL_BAG_MAX_BYTES, SMALL_BAG_MAX_BYTES);
             if let Some(node) = node {
+                let i = i.to_string();
                 meta::attach(root, &["exception", "values", &i, "mechanism", "data"], node);
             }
         }
         if let Some(trace) = &mut exc.stacktrace {
             for (j, frame) in trace.frames.iter_mut().enumerate() {
                 if let Some(node) = frame_strings(frame) {
-                    let j = j.to_string();
+                    let (i, j) = (i.to_string(), j.to_string());
                     let path = ["exception", "values", &i, "stacktrace", "frames", &j];
                     meta::attach(root, &path, node);
                 }

@@ -3,9 +3,11 @@
 //! size limit. What is trimmed is marked in the event's `_meta`, as the Python SDK does, so
 //! Sentry shows it; an event that cannot be made to fit is dropped and counted.
 //!
-//! It runs twice: on the capturing thread right after the scope is applied (so the queue, the
-//! JSON queue form, the filter and the worker only ever see bounded data), and on the worker
-//! after `before_send` (user code may have added data). Values also enter through the scope
+//! It runs twice: on the capturing thread right after the scope is applied, every field and
+//! databag limit ([`bound_event`], so the queue, the JSON queue form, the filter and the worker
+//! only ever see bounded data); and on the worker after `before_send` (user code may have
+//! added data), everything again plus the size budget of the finished event
+//! ([`normalize_or_drop`]). Values also enter through the scope
 //! and per-event options: [`bound_value`] bounds them there, so that storing or cloning them
 //! never recurses deeply.
 //!
@@ -38,21 +40,39 @@ pub(crate) use size::TooLarge;
 /// Applies every limit to `event`, recording what was trimmed in its `_meta`. `Err` when it is
 /// still over [`limits::MAX_EVENT_BYTES`] after shedding everything that may go.
 pub(crate) fn normalize(event: &mut Event) -> Result<(), TooLarge> {
-    let mut root = std::mem::take(&mut event.meta);
-    if !root.is_empty() {
-        // A `before_send` hook may have put anything there.
-        let mut wrapped = Value::Object(root);
-        databag::cap_depth(&mut wrapped, 1, limits::META_MAX_DEPTH);
-        root = match wrapped {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-    }
+    let mut root = take_meta(event);
     fields::apply(event, &mut root);
     bags::apply(event, &mut root);
     let fitted = size::fit(event, &mut root);
     event.meta = root;
     fitted
+}
+
+/// The capture-time pass: every field and databag limit of [`normalize`], without the
+/// whole-event size budget. The event is then bounded (no deep nesting, no unbounded string
+/// or list), so queueing, cloning and serializing it are safe and cheap; the size budget is
+/// checked once the event is complete (contexts, stack trace, `before_send`), by
+/// [`normalize_or_drop`] on the worker.
+pub(crate) fn bound_event(event: &mut Event) {
+    let mut root = take_meta(event);
+    fields::apply(event, &mut root);
+    bags::apply(event, &mut root);
+    event.meta = root;
+}
+
+/// The event's `_meta`, taken out and bounded in depth (a `before_send` hook may have put
+/// anything there).
+fn take_meta(event: &mut Event) -> Map<String, Value> {
+    let root = std::mem::take(&mut event.meta);
+    if root.is_empty() {
+        return root;
+    }
+    let mut wrapped = Value::Object(root);
+    databag::cap_depth(&mut wrapped, 1, limits::META_MAX_DEPTH);
+    match wrapped {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// [`normalize`], and when the event cannot be made to fit: counted as `send_error` (Relay

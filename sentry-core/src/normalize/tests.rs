@@ -4,7 +4,7 @@
 
 use super::databag::tests::{deep, depth};
 use super::limits::*;
-use super::{normalize, normalize_or_drop, size::json_len};
+use super::{bound_event, normalize, normalize_or_drop, size::json_len};
 use crate::event::{Breadcrumb, Event, Exception, Frame, Level, Stacktrace};
 use crate::transport::{DropReason, Stats};
 use serde_json::{json, Value};
@@ -168,4 +168,53 @@ fn meta_set_by_a_hook_is_bounded_in_depth() {
     event.meta.insert("deep".into(), deep(100_000));
     normalize(&mut event).unwrap();
     assert!(depth(&meta(&event)) <= META_MAX_DEPTH);
+}
+
+/// The normalizer's cost on a typical small event, next to cloning and serializing it and to
+/// a whole capture (in memory, sync: scope, both normalizer passes, envelope). A micro-check,
+/// not a test; each figure is the best of five rounds:
+/// `cargo test -p sentry-core --release --all-features --lib normalize::tests::cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement; run it in release mode"]
+#[cfg(feature = "test")]
+fn cost_on_a_small_event() {
+    use std::time::{Duration, Instant};
+    let mut event = Event::message("payment declined for order 1234", Level::Warning);
+    for (k, v) in [("region", "eu-west"), ("provider", "acme"), ("suite", "e2e")] {
+        event.tags.insert(k.into(), v.into());
+    }
+    event.extra.insert("amount_cents".into(), json!(1299));
+    event.extra.insert("cart".into(), json!({"items": [1, 2, 3], "coupon": null}));
+    for i in 0..10 {
+        let crumb = Breadcrumb::new("http", format!("GET /api/{i}")).with_data("status", 200);
+        event.breadcrumbs.values.push(crumb);
+    }
+    let rounds = 20_000u32;
+    let best = |f: &mut dyn FnMut()| -> Duration {
+        (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                (0..rounds).for_each(|_| f());
+                start.elapsed() / rounds
+            })
+            .min()
+            .unwrap()
+    };
+    let mut bounded = event.clone();
+    let bound = best(&mut || bound_event(std::hint::black_box(&mut bounded)));
+    let full = best(&mut || normalize(std::hint::black_box(&mut bounded)).unwrap());
+    let clone = best(&mut || drop(std::hint::black_box(event.clone())));
+    let serialize = best(&mut || drop(std::hint::black_box(serde_json::to_vec(&event))));
+    let capture = crate::testing::EventCapture::new();
+    let capture_ns = capture.run(|| {
+        best(&mut || {
+            let e = event.clone();
+            std::hint::black_box(crate::capture_event(e));
+            capture.take_events();
+        })
+    });
+    eprintln!(
+        "per small event: bound_event (capture thread) {bound:?}, normalize (worker) {full:?}; \
+         for scale: clone {clone:?}, serialize {serialize:?}, whole in-memory capture {capture_ns:?}"
+    );
 }
