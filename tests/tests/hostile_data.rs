@@ -65,7 +65,11 @@ fn deep_extra_in_a_child(levels: usize) {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the child died: {}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "the child died: {}\n{stderr}",
+        out.status
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let result: Value = stdout
         .lines()
@@ -78,7 +82,11 @@ fn deep_extra_in_a_child(levels: usize) {
     assert_eq!(event["event_id"], result["event_id"]);
     for key in ["deep", "scope_deep"] {
         assert_eq!(depth(&event["extra"][key]), MAX_DEPTH, "{key}");
-        assert_eq!(depth_cut_meta(&event, key), json!({"": {"len": 1}}), "{key}");
+        assert_eq!(
+            depth_cut_meta(&event, key),
+            json!({"": {"len": 1}}),
+            "{key}"
+        );
     }
     assert_relay_clean(&event);
 }
@@ -132,10 +140,16 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
                 Level::Error,
                 CaptureOptions::new().extra("deep", deep(10_000)),
             );
-            assert!(matches!(outcome, CaptureOutcome::Queued { .. }), "{outcome:?}");
+            assert!(
+                matches!(outcome, CaptureOutcome::Queued { .. }),
+                "{outcome:?}"
+            );
         }
         let waiting = sentry_core::stats().queue_depth;
-        assert!(waiting > 64, "only {waiting} events waited: none was queued as JSON");
+        assert!(
+            waiting > 64,
+            "only {waiting} events waited: none was queued as JSON"
+        );
         gate.open();
         assert!(sentry_core::flush(WAIT), "flush timed out");
         sentry_core::stats()
@@ -154,7 +168,10 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
 fn received(capture: impl FnOnce() -> CaptureOutcome) -> Value {
     let server = MockServer::start();
     let outcome = with_client(sync_options(server.dsn()), capture);
-    assert!(matches!(outcome, CaptureOutcome::Sent { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, CaptureOutcome::Sent { .. }),
+        "{outcome:?}"
+    );
     let event = server.expect_single_event();
     assert_relay_clean(&event);
     event
@@ -221,7 +238,13 @@ fn an_event_that_cannot_fit_the_size_limit_is_dropped_and_counted() {
         (capture_event(event), sentry_core::stats())
     });
     assert!(
-        matches!(outcome, CaptureOutcome::Failed { error: SendError::Serialize(_), .. }),
+        matches!(
+            outcome,
+            CaptureOutcome::Failed {
+                error: SendError::Serialize(_),
+                ..
+            }
+        ),
         "{outcome:?}"
     );
     assert_eq!(stats.dropped_for(DropReason::SendError), 1, "{stats:?}");
@@ -254,4 +277,53 @@ fn bugsink_stores_the_trimmed_message_and_the_deepest_extra() {
     assert_eq!(formatted.chars().count(), 8192);
     let extra = stored(deep_id);
     assert_eq!(depth(&extra["extra"]["deep"]), MAX_DEPTH);
+}
+
+#[test]
+fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
+    const LIMIT: usize = 1_000_000; // The SDK's event budget, under Relay's 1 MiB.
+    let received = received(|| {
+        sentry_core::configure_scope(|scope| {
+            for i in 0..100 {
+                let crumb =
+                    sentry_core::Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
+                scope.add_breadcrumb(crumb, 100);
+            }
+            for i in 0..80 {
+                let fields = [("blob".to_owned(), json!("c".repeat(8000)))]
+                    .into_iter()
+                    .collect();
+                scope.set_context(&format!("ctx{i:02}"), fields);
+            }
+        });
+        let mut event = Event::new();
+        for i in 0..32 {
+            event
+                .exception
+                .values
+                .push(Exception::new(format!("E{i}"), "v".repeat(8000)));
+        }
+        for i in 0..16 {
+            event
+                .extra
+                .insert(format!("e{i:02}"), json!("e".repeat(16_000)));
+        }
+        capture_event(event)
+    });
+    let size = serde_json::to_vec(&received).unwrap().len();
+    assert!(size <= LIMIT, "{size} bytes");
+    assert!(
+        received.get("breadcrumbs").is_none(),
+        "every breadcrumb goes first"
+    );
+    assert!(received.get("extra").is_none(), "then the extra");
+    assert!(
+        received["contexts"].as_object().unwrap().len() >= 80,
+        "contexts stay"
+    );
+    assert_eq!(
+        received["_meta"]["breadcrumbs"]["values"],
+        json!({"": {"len": 100}})
+    );
+    assert_eq!(received["_meta"]["extra"], json!({"": {"len": 16}}));
 }

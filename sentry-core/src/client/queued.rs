@@ -177,7 +177,9 @@ mod tests {
             deep = serde_json::Value::Array(vec![deep]);
         }
         let mut event = Event::default();
-        event.extra.insert("deep".into(), crate::normalize::bound_value(deep));
+        event
+            .extra
+            .insert("deep".into(), crate::normalize::bound_value(deep));
         crate::normalize::bound_event(&mut event);
         let original = event.clone();
         let queued = QueuedEvent::new(PendingEvent { event, stack: None }, true);

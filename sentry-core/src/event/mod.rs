@@ -231,7 +231,11 @@ pub struct Event {
     /// Sentry's `_meta`: what the SDK trimmed to keep the event within Relay's limits, shaped
     /// like the event (`meta["extra"]["big"][""]` describes `extra.big`). Sent only when
     /// something was trimmed.
-    #[serde(default, rename = "_meta", skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(
+        default,
+        rename = "_meta",
+        skip_serializing_if = "serde_json::Map::is_empty"
+    )]
     pub meta: serde_json::Map<String, serde_json::Value>,
 }
 

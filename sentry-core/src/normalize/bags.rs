@@ -35,7 +35,11 @@ pub(crate) fn apply(event: &mut Event, root: &mut MetaNode) {
                 }
             }
         }
-        attach(root, &["contexts", name], with_cut(node, cut.map(|_| count)));
+        attach(
+            root,
+            &["contexts", name],
+            with_cut(node, cut.map(|_| count)),
+        );
     }
 
     breadcrumbs(event, root);
@@ -103,13 +107,21 @@ fn breadcrumbs(event: &mut Event, root: &mut MetaNode) {
         for crumb in crumbs.drain(..original - MAX_BREADCRUMBS) {
             crumb.data.into_values().for_each(dismantle);
         }
-        meta::attach(root, &["breadcrumbs", "values"], meta::cut_container(original));
+        meta::attach(
+            root,
+            &["breadcrumbs", "values"],
+            meta::cut_container(original),
+        );
     }
     for (i, crumb) in crumbs.iter_mut().enumerate() {
         // The index is formatted only when there is something to note.
         let mut note = |field: &str, node: Option<MetaNode>| {
             if let Some(node) = node {
-                meta::attach(root, &["breadcrumbs", "values", &i.to_string(), field], node);
+                meta::attach(
+                    root,
+                    &["breadcrumbs", "values", &i.to_string(), field],
+                    node,
+                );
             }
         };
         note(

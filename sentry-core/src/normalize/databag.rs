@@ -31,7 +31,9 @@ pub(crate) fn dismantle(value: Value) {
 /// recursion; `value` itself is level 1. Cheap for shallow values: it stops at `max_levels`.
 pub(crate) fn cap_depth(value: &mut Value, level: usize, max_levels: usize) {
     match value {
-        Value::Array(items) if level >= max_levels => dismantle(Value::Array(std::mem::take(items))),
+        Value::Array(items) if level >= max_levels => {
+            dismantle(Value::Array(std::mem::take(items)))
+        }
         Value::Object(map) if level >= max_levels => dismantle(Value::Object(std::mem::take(map))),
         Value::Array(items) => items
             .iter_mut()
@@ -194,7 +196,10 @@ pub(crate) mod tests {
         let meta = bound(&mut v, 1, &mut usize::MAX.clone()).unwrap();
         assert_eq!(depth(&v), MAX_DEPTH);
         let pointer = "/0".repeat(MAX_DEPTH - 1);
-        assert_eq!(Value::Object(meta).pointer(&pointer), Some(&json!({"": {"len": 1}})));
+        assert_eq!(
+            Value::Object(meta).pointer(&pointer),
+            Some(&json!({"": {"len": 1}}))
+        );
     }
 
     #[test]

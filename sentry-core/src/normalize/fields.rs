@@ -24,7 +24,10 @@ pub(crate) fn apply(event: &mut Event, root: &mut MetaNode) {
         }
     }
     if let Some(entry) = &mut event.logentry {
-        for (field, name) in [(&mut entry.formatted, "formatted"), (&mut entry.message, "message")] {
+        for (field, name) in [
+            (&mut entry.formatted, "formatted"),
+            (&mut entry.message, "message"),
+        ] {
             if let Some(node) = trim_opt(field, MESSAGE_MAX_CHARS) {
                 meta::attach(root, &["logentry", name], node);
             }
@@ -105,7 +108,11 @@ fn exceptions(event: &mut Event, root: &mut MetaNode) {
     let original = values.len();
     if original > MAX_EXCEPTIONS {
         values.drain(..original - MAX_EXCEPTIONS);
-        meta::attach(root, &["exception", "values"], meta::cut_container(original));
+        meta::attach(
+            root,
+            &["exception", "values"],
+            meta::cut_container(original),
+        );
     }
     for (i, exc) in values.iter_mut().enumerate() {
         let mut note = |field: &str, node: Option<MetaNode>| {
@@ -113,15 +120,25 @@ fn exceptions(event: &mut Event, root: &mut MetaNode) {
                 meta::attach(root, &["exception", "values", &i.to_string(), field], node);
             }
         };
-        note("type", trim(&mut exc.ty, EXCEPTION_TYPE_MAX_CHARS, usize::MAX));
+        note(
+            "type",
+            trim(&mut exc.ty, EXCEPTION_TYPE_MAX_CHARS, usize::MAX),
+        );
         note("value", trim_opt(&mut exc.value, EXCEPTION_VALUE_MAX_CHARS));
-        note("module", trim_opt(&mut exc.module, EXCEPTION_TYPE_MAX_CHARS));
+        note(
+            "module",
+            trim_opt(&mut exc.module, EXCEPTION_TYPE_MAX_CHARS),
+        );
         if let Some(mechanism) = &mut exc.mechanism {
             let data = &mut mechanism.data;
             let node = super::bags::map_bag(data, 0, SMALL_BAG_MAX_BYTES, SMALL_BAG_MAX_BYTES);
             if let Some(node) = node {
                 let i = i.to_string();
-                meta::attach(root, &["exception", "values", &i, "mechanism", "data"], node);
+                meta::attach(
+                    root,
+                    &["exception", "values", &i, "mechanism", "data"],
+                    node,
+                );
             }
         }
         if let Some(trace) = &mut exc.stacktrace {

@@ -27,7 +27,6 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-
 use crate::capture::CaptureOutcome;
 use crate::error::SendError;
 use crate::event::Event;

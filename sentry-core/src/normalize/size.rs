@@ -76,7 +76,11 @@ pub(crate) fn fit(event: &mut Event, root: &mut MetaNode) -> Result<(), TooLarge
             crumb.data.into_values().for_each(dismantle);
         }
         meta::shift_indices(root, &["breadcrumbs", "values"], drop_n);
-        meta::attach(root, &["breadcrumbs", "values"], meta::cut_container(original));
+        meta::attach(
+            root,
+            &["breadcrumbs", "values"],
+            meta::cut_container(original),
+        );
         size = total(event, root);
     }
     for shed in SHEDDERS {

@@ -17,8 +17,13 @@ fn meta(event: &Event) -> Value {
 fn a_small_event_is_left_unchanged() {
     let mut event = Event::message("disk almost full", Level::Warning);
     event.tags.insert("region".into(), "eu".into());
-    event.extra.insert("cart".into(), json!({"items": [1, 2, 3], "total": 9.5}));
-    event.breadcrumbs.values.push(Breadcrumb::new("ui", "click").with_data("x", 1));
+    event
+        .extra
+        .insert("cart".into(), json!({"items": [1, 2, 3], "total": 9.5}));
+    event
+        .breadcrumbs
+        .values
+        .push(Breadcrumb::new("ui", "click").with_data("x", 1));
     let before = event.clone();
     normalize(&mut event).unwrap();
     assert_eq!(event, before);
@@ -87,20 +92,29 @@ fn a_deep_extra_is_cut_at_the_depth_limit_and_serializes() {
     let back: Event = serde_json::from_slice(&json).unwrap();
     assert_eq!(back, event);
     let pointer = format!("/extra/deep{}", "/0".repeat(MAX_DEPTH - 1));
-    assert_eq!(meta(&event).pointer(&pointer), Some(&json!({"": {"len": 1}})));
+    assert_eq!(
+        meta(&event).pointer(&pointer),
+        Some(&json!({"": {"len": 1}}))
+    );
 }
 
 #[test]
 fn only_the_newest_breadcrumbs_are_kept() {
     let mut event = Event::new();
     for i in 0..MAX_BREADCRUMBS + 20 {
-        event.breadcrumbs.values.push(Breadcrumb::new("c", format!("{i}")));
+        event
+            .breadcrumbs
+            .values
+            .push(Breadcrumb::new("c", format!("{i}")));
     }
     normalize(&mut event).unwrap();
     let crumbs = &event.breadcrumbs.values;
     assert_eq!(crumbs.len(), MAX_BREADCRUMBS);
     assert_eq!(crumbs[0].message.as_deref(), Some("20"));
-    assert_eq!(meta(&event)["breadcrumbs"]["values"][""], json!({"len": 120}));
+    assert_eq!(
+        meta(&event)["breadcrumbs"]["values"][""],
+        json!({"len": 120})
+    );
 }
 
 #[test]
@@ -111,15 +125,30 @@ fn an_event_over_the_size_budget_sheds_its_oldest_breadcrumbs_first() {
         event.breadcrumbs.values.push(crumb);
     }
     for i in 0..16 {
-        event.extra.insert(format!("e{i}"), json!("e".repeat(16_000)));
+        event
+            .extra
+            .insert(format!("e{i}"), json!("e".repeat(16_000)));
     }
     normalize(&mut event).unwrap();
     assert!(json_len(&event) <= MAX_EVENT_BYTES);
     let crumbs = &event.breadcrumbs.values;
-    assert!(crumbs.len() < MAX_BREADCRUMBS && crumbs.len() > 50, "{}", crumbs.len());
-    assert!(crumbs.last().unwrap().message.as_ref().unwrap().starts_with("099"));
+    assert!(
+        crumbs.len() < MAX_BREADCRUMBS && crumbs.len() > 50,
+        "{}",
+        crumbs.len()
+    );
+    assert!(crumbs
+        .last()
+        .unwrap()
+        .message
+        .as_ref()
+        .unwrap()
+        .starts_with("099"));
     assert_eq!(event.extra.len(), 16, "extra goes only after breadcrumbs");
-    assert_eq!(meta(&event)["breadcrumbs"]["values"][""], json!({"len": 100}));
+    assert_eq!(
+        meta(&event)["breadcrumbs"]["values"][""],
+        json!({"len": 100})
+    );
 }
 
 /// An exception whose frames alone are far over the budget: frames are never shed.
@@ -155,7 +184,9 @@ fn normalizing_twice_changes_nothing_more() {
     let mut event = Event::message("m".repeat(20_000), Level::Error);
     event.tags.insert("k".repeat(300), "v".repeat(300));
     event.extra.insert("deep".into(), deep(30));
-    event.extra.insert("wide".into(), json!((0..500).collect::<Vec<_>>()));
+    event
+        .extra
+        .insert("wide".into(), json!((0..500).collect::<Vec<_>>()));
     normalize(&mut event).unwrap();
     let once = event.clone();
     normalize(&mut event).unwrap();
@@ -180,11 +211,17 @@ fn meta_set_by_a_hook_is_bounded_in_depth() {
 fn cost_on_a_small_event() {
     use std::time::{Duration, Instant};
     let mut event = Event::message("payment declined for order 1234", Level::Warning);
-    for (k, v) in [("region", "eu-west"), ("provider", "acme"), ("suite", "e2e")] {
+    for (k, v) in [
+        ("region", "eu-west"),
+        ("provider", "acme"),
+        ("suite", "e2e"),
+    ] {
         event.tags.insert(k.into(), v.into());
     }
     event.extra.insert("amount_cents".into(), json!(1299));
-    event.extra.insert("cart".into(), json!({"items": [1, 2, 3], "coupon": null}));
+    event
+        .extra
+        .insert("cart".into(), json!({"items": [1, 2, 3], "coupon": null}));
     for i in 0..10 {
         let crumb = Breadcrumb::new("http", format!("GET /api/{i}")).with_data("status", 200);
         event.breadcrumbs.values.push(crumb);
