@@ -12,8 +12,8 @@ use sentry_core::{
 };
 use serde_json::{json, Value};
 use std::process::Command;
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
 use tests::peers::{assert_relay_clean, Bugsink};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_hostile_child");
@@ -101,36 +101,19 @@ fn an_extra_100_000_levels_deep_does_not_kill_the_process() {
     deep_extra_in_a_child(100_000);
 }
 
-/// A gate the worker waits at (in `before_send`) until the test opens it.
-#[derive(Default)]
-struct Gate(Mutex<bool>, Condvar);
-
-impl Gate {
-    fn wait(&self) {
-        let deadline = Instant::now() + WAIT;
-        let mut open = self.0.lock().unwrap();
-        while !*open && Instant::now() < deadline {
-            open = self.1.wait_timeout(open, WAIT).unwrap().0;
-        }
-    }
-    fn open(&self) {
-        *self.0.lock().unwrap() = true;
-        self.1.notify_all();
-    }
-}
-
 #[test]
 fn deep_extra_events_queued_as_json_are_all_delivered() {
     const EVENTS: usize = 150; // Past the 64 waiting events after which the queue holds JSON.
     let server = MockServer::start();
-    let gate = Arc::new(Gate::default());
-    let worker_gate = gate.clone();
+    // The worker waits in `before_send` until the gate's sender is dropped, so events pile up.
+    let (open_gate, gate) = mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
     let options = ClientOptions::new()
         .dsn(server.dsn())
         .use_env(false)
         .queue_capacity(1000)
         .before_send(move |event| {
-            worker_gate.wait();
+            let _ = gate.lock().unwrap().recv_timeout(WAIT);
             Some(event)
         });
     let stats = with_client(options, || {
@@ -150,7 +133,7 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
             waiting > 64,
             "only {waiting} events waited: none was queued as JSON"
         );
-        gate.open();
+        drop(open_gate);
         assert!(sentry_core::flush(WAIT), "flush timed out");
         sentry_core::stats()
     });
@@ -297,33 +280,19 @@ fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
             }
         });
         let mut event = Event::new();
-        for i in 0..32 {
-            event
-                .exception
-                .values
-                .push(Exception::new(format!("E{i}"), "v".repeat(8000)));
-        }
-        for i in 0..16 {
-            event
-                .extra
-                .insert(format!("e{i:02}"), json!("e".repeat(16_000)));
-        }
+        let chain = (0..32).map(|i| Exception::new(format!("E{i}"), "v".repeat(8000)));
+        event.exception.values.extend(chain);
+        event.extra = (0..16)
+            .map(|i| (format!("e{i:02}"), json!("e".repeat(16_000))))
+            .collect();
         capture_event(event)
     });
     let size = serde_json::to_vec(&received).unwrap().len();
     assert!(size <= LIMIT, "{size} bytes");
-    assert!(
-        received.get("breadcrumbs").is_none(),
-        "every breadcrumb goes first"
-    );
-    assert!(received.get("extra").is_none(), "then the extra");
-    assert!(
-        received["contexts"].as_object().unwrap().len() >= 80,
-        "contexts stay"
-    );
-    assert_eq!(
-        received["_meta"]["breadcrumbs"]["values"],
-        json!({"": {"len": 100}})
-    );
-    assert_eq!(received["_meta"]["extra"], json!({"": {"len": 16}}));
+    // Every breadcrumb goes first, then the extra; the contexts stay.
+    assert!(received.get("breadcrumbs").is_none() && received.get("extra").is_none());
+    assert!(received["contexts"].as_object().unwrap().len() >= 80);
+    let meta = &received["_meta"];
+    assert_eq!(meta["breadcrumbs"]["values"], json!({"": {"len": 100}}));
+    assert_eq!(meta["extra"], json!({"": {"len": 16}}));
 }
