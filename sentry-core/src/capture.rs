@@ -422,6 +422,27 @@ mod tests {
     }
 
     #[test]
+    fn per_event_values_are_bounded_so_cloning_the_options_is_safe() {
+        let deep = || {
+            (0..100_000).fold(serde_json::Value::Null, |v, _| {
+                serde_json::Value::Array(vec![v])
+            })
+        };
+        let mut user = User::with_id("1");
+        user.other.insert("deep".into(), deep());
+        let crumb = Breadcrumb::new("c", "m").with_data("deep", deep());
+        let options = CaptureOptions::new()
+            .extra("deep", deep())
+            .user(user)
+            .breadcrumb(crumb);
+        // Cloning (and dropping) a value this deep would overflow the stack.
+        let copy = options.clone();
+        let mut e = Event::new();
+        copy.apply(&mut e);
+        assert!(serde_json::to_string(&e).is_ok());
+    }
+
+    #[test]
     fn without_a_client_capture_is_disabled() {
         Context::new().run(|| {
             assert_eq!(capture_message("x", Level::Info), CaptureOutcome::Disabled);

@@ -186,6 +186,36 @@ mod tests {
         assert_eq!(e.fingerprint, ["event"]);
     }
 
+    /// An array nested `n` levels deep, built without recursion.
+    fn deep(n: usize) -> serde_json::Value {
+        (0..n).fold(serde_json::Value::Null, |v, _| {
+            serde_json::Value::Array(vec![v])
+        })
+    }
+
+    #[test]
+    fn values_set_on_the_scope_are_bounded_so_cloning_it_is_safe() {
+        let mut s = Scope::default();
+        s.set_extra("deep", deep(100_000));
+        s.set_context(
+            "ctx",
+            [("deep".to_owned(), deep(100_000))].into_iter().collect(),
+        );
+        s.add_breadcrumb(
+            Breadcrumb::new("c", "m").with_data("deep", deep(100_000)),
+            10,
+        );
+        let mut user = User::with_id("1");
+        user.other.insert("deep".into(), deep(100_000));
+        s.set_user(Some(user));
+        // Cloning (and dropping) a value this deep would overflow the stack.
+        let copy = s.clone();
+        drop(s);
+        let mut e = Event::new();
+        copy.apply_to(&mut e, 10);
+        assert!(serde_json::to_string(&e).is_ok());
+    }
+
     #[test]
     fn merged_breadcrumbs_keep_the_newest() {
         let mut s = Scope::default();

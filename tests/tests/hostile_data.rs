@@ -23,11 +23,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// A JSON array nested `depth` levels deep, built without recursion.
 fn deep(depth: usize) -> Value {
-    let mut v = Value::Null;
-    for _ in 0..depth {
-        v = Value::Array(vec![v]);
-    }
-    v
+    (0..depth).fold(Value::Null, |v, _| Value::Array(vec![v]))
 }
 
 /// Levels of nesting of `v`, measured without recursion.
@@ -44,10 +40,17 @@ fn depth(v: &Value) -> usize {
     deepest
 }
 
-/// The `_meta` of an extra cut at the depth limit: the deepest kept array had one entry.
-fn depth_cut_meta(event: &Value, key: &str) -> Value {
+/// Checks that `extra[key]` arrived cut at the depth limit, with the `_meta` that says so (the
+/// deepest kept array had one entry).
+#[track_caller]
+fn assert_cut_at_depth(event: &Value, key: &str) {
+    assert_eq!(depth(&event["extra"][key]), MAX_DEPTH, "{key}");
     let pointer = format!("/_meta/extra/{key}{}", "/0".repeat(MAX_DEPTH - 1));
-    event.pointer(&pointer).cloned().unwrap_or(Value::Null)
+    assert_eq!(
+        event.pointer(&pointer),
+        Some(&json!({"": {"len": 1}})),
+        "{key}"
+    );
 }
 
 fn sync_options(dsn: String) -> ClientOptions {
@@ -64,12 +67,8 @@ fn deep_extra_in_a_child(levels: usize) {
         .args(["deep-extra", &server.dsn(), &levels.to_string()])
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the child died: {}\n{stderr}",
-        out.status
-    );
+    let (status, stderr) = (out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(status.success(), "the child died: {status}\n{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let result: Value = stdout
         .lines()
@@ -80,14 +79,8 @@ fn deep_extra_in_a_child(levels: usize) {
     assert_eq!(result["dropped"], 0, "{result}");
     let event = server.expect_single_event();
     assert_eq!(event["event_id"], result["event_id"]);
-    for key in ["deep", "scope_deep"] {
-        assert_eq!(depth(&event["extra"][key]), MAX_DEPTH, "{key}");
-        assert_eq!(
-            depth_cut_meta(&event, key),
-            json!({"": {"len": 1}}),
-            "{key}"
-        );
-    }
+    assert_cut_at_depth(&event, "deep");
+    assert_cut_at_depth(&event, "scope_deep");
     assert_relay_clean(&event);
 }
 
@@ -140,10 +133,7 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
     assert_eq!(stats.dropped_total(), 0, "{stats:?}");
     let events = server.wait_for_events(EVENTS, WAIT);
     assert_eq!(events.len(), EVENTS);
-    for event in &events {
-        assert_eq!(depth(&event["extra"]["deep"]), MAX_DEPTH);
-        assert_eq!(depth_cut_meta(event, "deep"), json!({"": {"len": 1}}));
-    }
+    events.iter().for_each(|e| assert_cut_at_depth(e, "deep"));
 }
 
 /// Captures one event in sync mode against a mock server and returns it as received, after
@@ -258,8 +248,11 @@ fn bugsink_stores_the_trimmed_message_and_the_deepest_extra() {
     let message = stored(message_id);
     let formatted = message["logentry"]["formatted"].as_str().unwrap();
     assert_eq!(formatted.chars().count(), 8192);
-    let extra = stored(deep_id);
-    assert_eq!(depth(&extra["extra"]["deep"]), MAX_DEPTH);
+    assert_eq!(
+        message["_meta"]["logentry"]["formatted"][""]["len"],
+        10_000_000
+    );
+    assert_cut_at_depth(&stored(deep_id), "deep");
 }
 
 #[test]
@@ -295,4 +288,20 @@ fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
     let meta = &received["_meta"];
     assert_eq!(meta["breadcrumbs"]["values"], json!({"": {"len": 100}}));
     assert_eq!(meta["extra"], json!({"": {"len": 16}}));
+}
+
+#[test]
+fn a_deep_value_added_by_before_send_is_bounded_too() {
+    let server = MockServer::start();
+    let options = sync_options(server.dsn()).before_send(|mut event| {
+        event.extra.insert("late".into(), deep(100_000));
+        Some(event)
+    });
+    let outcome = with_client(options, || capture_message("late data", Level::Error));
+    assert!(
+        matches!(outcome, CaptureOutcome::Sent { .. }),
+        "{outcome:?}"
+    );
+    let event = server.expect_single_event();
+    assert_cut_at_depth(&event, "late");
 }
