@@ -7,7 +7,11 @@
 //! - a trimmed string: `{"rem": [["!limit", "x", start, end]], "len": original_chars}`, where
 //!   `start..end` is the `...` that replaced the rest;
 //! - a container that lost entries (too many, too deep, or over its byte budget):
-//!   `{"len": original_entries}`.
+//!   `{"len": original_entries}`;
+//! - a value removed whole (the request, when the event is over its size budget):
+//!   `{"rem": [["!limit", "x"]]}`;
+//! - a tag whose key was trimmed (Sentry's `_meta` has no place for keys):
+//!   `{"rem": [["!limit_key", "x", start, end]]}` on the tag, under its trimmed key.
 
 use serde_json::{Map, Value};
 
@@ -84,17 +88,13 @@ pub(crate) fn attach(root: &mut MetaNode, path: &[&str], node: MetaNode) {
 /// Merges `from` into `into`, keeping what `into` already has. Recurses only as deep as
 /// `from`, which the normalizer made (a dozen levels at most).
 fn merge(into: &mut MetaNode, from: MetaNode) {
-    merge_level(into, from);
-}
-
-fn merge_level(into: &mut MetaNode, from: MetaNode) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
             (None, value) => {
                 into.insert(key, value);
             }
             (Some(Value::Object(existing)), Value::Object(child)) if !key.is_empty() => {
-                merge_level(existing, child);
+                merge(existing, child);
             }
             // An annotation (`""`) already written wins.
             (Some(_), _) => {}
