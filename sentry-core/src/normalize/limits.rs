@@ -62,8 +62,10 @@ pub(crate) const EXCEPTION_TYPE_MAX_CHARS: usize = 256;
 /// Exceptions kept in a chain. Ours, matching `capture_error`'s walk of `source()` (32).
 pub(crate) const MAX_EXCEPTIONS: usize = 32;
 
-/// Breadcrumbs kept per event, the newest. The Python SDK's and our `max_breadcrumbs` default.
-pub(crate) const MAX_BREADCRUMBS: usize = 100;
+/// Breadcrumbs kept per event, the newest: a ceiling for events built by hand. Ours: ten times
+/// the `max_breadcrumbs` default (100, as in the Python SDK), so a raised option is respected;
+/// the size budget sheds the oldest when they do not fit.
+pub(crate) const MAX_BREADCRUMBS: usize = 1_000;
 /// Characters of a breadcrumb's `message`. Relay: `Breadcrumb.message` `max_chars = 8192`.
 pub(crate) const BREADCRUMB_MESSAGE_MAX_CHARS: usize = 8_192;
 /// Characters of a breadcrumb's `type` and `category`. Relay: `max_chars = 128`.

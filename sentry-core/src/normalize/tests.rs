@@ -113,14 +113,14 @@ fn only_the_newest_breadcrumbs_are_kept() {
     assert_eq!(crumbs[0].message.as_deref(), Some("20"));
     assert_eq!(
         meta(&event)["breadcrumbs"]["values"][""],
-        json!({"len": 120})
+        json!({"len": MAX_BREADCRUMBS + 20})
     );
 }
 
 #[test]
 fn an_event_over_the_size_budget_sheds_its_oldest_breadcrumbs_first() {
     let mut event = Event::new();
-    for i in 0..MAX_BREADCRUMBS {
+    for i in 0..100 {
         let crumb = Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
         event.breadcrumbs.values.push(crumb);
     }
@@ -132,11 +132,7 @@ fn an_event_over_the_size_budget_sheds_its_oldest_breadcrumbs_first() {
     normalize(&mut event).unwrap();
     assert!(json_len(&event) <= MAX_EVENT_BYTES);
     let crumbs = &event.breadcrumbs.values;
-    assert!(
-        crumbs.len() < MAX_BREADCRUMBS && crumbs.len() > 50,
-        "{}",
-        crumbs.len()
-    );
+    assert!(crumbs.len() < 100 && crumbs.len() > 50, "{}", crumbs.len());
     assert!(crumbs
         .last()
         .unwrap()
