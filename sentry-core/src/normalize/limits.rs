@@ -86,6 +86,7 @@ pub(crate) const DIST_MAX_CHARS: usize = 64;
 
 /// Characters of any other string the SDK sends (fingerprint parts, request URL and headers,
 /// user fields, frame fields). Ours: the message limit, so no single string dominates.
+/// Strings inside databags are bounded by their bag's bytes instead, as Relay bounds them.
 pub(crate) const STRING_MAX_CHARS: usize = 8_192;
 /// Fingerprint parts kept. Ours: grouping needs a handful.
 pub(crate) const MAX_FINGERPRINT: usize = 32;

@@ -13,6 +13,10 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io;
 
+/// Bytes shed beyond the excess when dropping breadcrumbs, for the `_meta` entry that records
+/// it: without them, that entry alone could push the event over and cost it its `extra`.
+const META_SLACK: usize = 64;
+
 /// The event cannot be brought under [`MAX_EVENT_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TooLarge {
@@ -63,7 +67,7 @@ pub(crate) fn fit(event: &mut Event, root: &mut MetaNode) -> Result<(), TooLarge
     let crumbs = &mut event.breadcrumbs.values;
     let original = crumbs.len();
     let mut drop_n = 0;
-    let mut excess = size - MAX_EVENT_BYTES;
+    let mut excess = size - MAX_EVENT_BYTES + META_SLACK;
     for crumb in crumbs.iter() {
         if excess == 0 {
             break;
