@@ -7,9 +7,8 @@
 //! databag limit ([`bound_event`], so the queue, the JSON queue form, the filter and the worker
 //! only ever see bounded data); and on the worker after `before_send` (user code may have
 //! added data), everything again plus the size budget of the finished event
-//! ([`normalize_or_drop`]). Values also enter through the scope
-//! and per-event options: [`bound_value`] bounds them there, so that storing or cloning them
-//! never recurses deeply.
+//! ([`normalize_or_drop`]). Values also enter through the scope and per-event options:
+//! [`bound_value`] bounds them there, so that storing or cloning them never recurses deeply.
 //!
 //! No code here recurses on user data beyond [`limits::MAX_DEPTH`] levels: what is cut off is
 //! taken apart with a worklist ([`databag::dismantle`]).
