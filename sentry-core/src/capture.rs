@@ -3,6 +3,7 @@
 use crate::context::{Context, EventSource};
 use crate::error::SendError;
 use crate::event::{Breadcrumb, Event, Exception, Level, Mechanism, User};
+use crate::normalize::{bound_value, bound_values};
 use crate::stacktrace::RawStacktrace;
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
@@ -112,18 +113,21 @@ impl CaptureOptions {
         self.tags.insert(key.into(), value.into());
         self
     }
-    /// Adds an extra value.
+    /// Adds an extra value. Nesting deeper than events keep is cut off here, so these
+    /// options never hold (or clone) unboundedly deep data.
     pub fn extra(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
-        self.extra.insert(key.into(), value.into());
+        self.extra.insert(key.into(), bound_value(value.into()));
         self
     }
-    /// Sets the user.
-    pub fn user(mut self, user: User) -> Self {
+    /// Sets the user (its other fields bounded in depth, as extra values are).
+    pub fn user(mut self, mut user: User) -> Self {
+        bound_values(&mut user.other);
         self.user = Some(user);
         self
     }
-    /// Adds a breadcrumb after the context's ones.
-    pub fn breadcrumb(mut self, crumb: Breadcrumb) -> Self {
+    /// Adds a breadcrumb after the context's ones (its data bounded in depth).
+    pub fn breadcrumb(mut self, mut crumb: Breadcrumb) -> Self {
+        bound_values(&mut crumb.data);
         self.breadcrumbs.push(crumb);
         self
     }
@@ -419,6 +423,27 @@ mod tests {
         assert_eq!(e.tags["a"], "opt");
         assert_eq!(e.level, Level::Fatal);
         assert_eq!(e.fingerprint, ["x"]);
+    }
+
+    #[test]
+    fn per_event_values_are_bounded_so_cloning_the_options_is_safe() {
+        let deep = || {
+            (0..100_000).fold(serde_json::Value::Null, |v, _| {
+                serde_json::Value::Array(vec![v])
+            })
+        };
+        let mut user = User::with_id("1");
+        user.other.insert("deep".into(), deep());
+        let crumb = Breadcrumb::new("c", "m").with_data("deep", deep());
+        let options = CaptureOptions::new()
+            .extra("deep", deep())
+            .user(user)
+            .breadcrumb(crumb);
+        // Cloning (and dropping) a value this deep would overflow the stack.
+        let copy = options.clone();
+        let mut e = Event::new();
+        copy.apply(&mut e);
+        assert!(serde_json::to_string(&e).is_ok());
     }
 
     #[test]

@@ -216,9 +216,12 @@ impl Client {
         let core = &self.core;
         let opts = &core.options;
         if crate::hooks::inside_sdk() {
+            // Bounded first, so that dropping it never recurses into deep user data.
+            crate::normalize::bound_event(&mut event);
             return core.refuse_reentrant();
         }
         ctx.scope().apply_to(&mut event, opts.max_breadcrumbs);
+        crate::normalize::bound_event(&mut event);
         core.apply_defaults(&mut event);
 
         if !opts.environment_included() {
@@ -498,6 +501,7 @@ impl Core {
                 }
             }
         }
+        crate::normalize::normalize_or_drop(&mut event, &self.stats)?;
         Ok(event)
     }
 }

@@ -51,6 +51,7 @@ mod event;
 mod feedback;
 mod hooks;
 mod integrations;
+mod normalize;
 mod options;
 mod scope;
 mod source_context;

@@ -1,6 +1,7 @@
 //! The scope: tags, user, extra, breadcrumbs and fingerprint that apply to events of one context.
 
 use crate::event::{Breadcrumb, Contexts, Event, Level, Request, User};
+use crate::normalize::{bound_map, bound_value, bound_values};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Data merged into every event captured in a context.
@@ -31,14 +32,18 @@ impl Scope {
         self.tags.remove(key);
     }
 
-    /// Sets an extra value.
+    /// Sets an extra value. Nesting deeper than events keep is cut off here, so the scope
+    /// never holds (or clones) unboundedly deep data.
     pub fn set_extra(&mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) {
-        self.extra.insert(key.into(), value.into());
+        self.extra.insert(key.into(), bound_value(value.into()));
     }
 
-    /// Sets (or clears) the user.
+    /// Sets (or clears) the user (its other fields bounded in depth, as extra values are).
     pub fn set_user(&mut self, user: Option<User>) {
-        self.user = user;
+        self.user = user.map(|mut u| {
+            bound_values(&mut u.other);
+            u
+        });
     }
 
     /// Overrides the fingerprint of events from this scope.
@@ -62,19 +67,24 @@ impl Scope {
 
     /// Sets the HTTP request of events from this scope (used by the web integration).
     pub fn set_request(&mut self, request: Option<Request>) {
-        self.request = request;
+        self.request = request.map(|mut r| {
+            r.data = r.data.map(bound_value);
+            r
+        });
     }
 
-    /// Sets a context object (`type` is added for you).
+    /// Sets a context object (`type` is added for you), bounded in depth.
     pub fn set_context(&mut self, key: &str, fields: serde_json::Map<String, serde_json::Value>) {
-        self.contexts.insert(key, key, fields);
+        self.contexts.insert(key, key, bound_map(fields));
     }
 
-    /// Adds a breadcrumb, dropping the oldest beyond `max` (a ring buffer).
-    pub fn add_breadcrumb(&mut self, crumb: Breadcrumb, max: usize) {
+    /// Adds a breadcrumb, dropping the oldest beyond `max` (a ring buffer). Its data is
+    /// bounded in depth.
+    pub fn add_breadcrumb(&mut self, mut crumb: Breadcrumb, max: usize) {
         if max == 0 {
             return;
         }
+        bound_values(&mut crumb.data);
         while self.breadcrumbs.len() >= max {
             self.breadcrumbs.pop_front();
         }
@@ -174,6 +184,36 @@ mod tests {
         assert_eq!(e.tags["b"], "scope");
         assert_eq!(e.user.unwrap().id.as_deref(), Some("scope-user"));
         assert_eq!(e.fingerprint, ["event"]);
+    }
+
+    /// An array nested `n` levels deep, built without recursion.
+    fn deep(n: usize) -> serde_json::Value {
+        (0..n).fold(serde_json::Value::Null, |v, _| {
+            serde_json::Value::Array(vec![v])
+        })
+    }
+
+    #[test]
+    fn values_set_on_the_scope_are_bounded_so_cloning_it_is_safe() {
+        let mut s = Scope::default();
+        s.set_extra("deep", deep(100_000));
+        s.set_context(
+            "ctx",
+            [("deep".to_owned(), deep(100_000))].into_iter().collect(),
+        );
+        s.add_breadcrumb(
+            Breadcrumb::new("c", "m").with_data("deep", deep(100_000)),
+            10,
+        );
+        let mut user = User::with_id("1");
+        user.other.insert("deep".into(), deep(100_000));
+        s.set_user(Some(user));
+        // Cloning (and dropping) a value this deep would overflow the stack.
+        let copy = s.clone();
+        drop(s);
+        let mut e = Event::new();
+        copy.apply_to(&mut e, 10);
+        assert!(serde_json::to_string(&e).is_ok());
     }
 
     #[test]

@@ -169,6 +169,28 @@ mod tests {
     }
 
     #[test]
+    fn a_deep_extra_bounded_at_capture_reads_back_from_json() {
+        // serde_json reads at most 128 levels back: the capture-time bounds keep events far
+        // shallower, however deep the user's data was.
+        let mut deep = serde_json::Value::Null;
+        for _ in 0..10_000 {
+            deep = serde_json::Value::Array(vec![deep]);
+        }
+        let mut event = Event::default();
+        event
+            .extra
+            .insert("deep".into(), crate::normalize::bound_value(deep));
+        crate::normalize::bound_event(&mut event);
+        let original = event.clone();
+        let queued = QueuedEvent::new(PendingEvent { event, stack: None }, true);
+        assert!(matches!(queued, QueuedEvent::Compact(_)));
+        let Ready::Event(back) = queued.into_ready().unwrap() else {
+            panic!("not an event");
+        };
+        assert_eq!(back.event, original);
+    }
+
+    #[test]
     fn a_short_queue_keeps_the_event_whole() {
         let event = rich_event();
         let id = event.event_id;

@@ -228,6 +228,15 @@ pub struct Event {
     /// The SDK that sent the event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sdk: Option<SdkInfo>,
+    /// Sentry's `_meta`: what the SDK trimmed to keep the event within Relay's limits, shaped
+    /// like the event (`meta["extra"]["big"][""]` describes `extra.big`). Sent only when
+    /// something was trimmed.
+    #[serde(
+        default,
+        rename = "_meta",
+        skip_serializing_if = "serde_json::Map::is_empty"
+    )]
+    pub meta: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for Event {
@@ -254,6 +263,7 @@ impl Default for Event {
             contexts: Contexts::default(),
             breadcrumbs: Values::default(),
             sdk: None,
+            meta: serde_json::Map::new(),
         }
     }
 }
