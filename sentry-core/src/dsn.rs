@@ -401,7 +401,10 @@ mod properties {
             secret(),
             prop_oneof![Just("@"), Just(""), Just("@@"), Just("/")],
             "[a-z0-9.\\[\\]:-]{0,16}",
-            prop_oneof![Just(String::new()), "[0-9a-z]{0,7}".prop_map(|p| format!(":{p}"))],
+            prop_oneof![
+                Just(String::new()),
+                "[0-9a-z]{0,7}".prop_map(|p| format!(":{p}"))
+            ],
             "(/[a-z0-9 ?#]{0,5}){0,3}",
         )
             .prop_map(|(scheme, sep, public, secret, at, host, port, path)| {

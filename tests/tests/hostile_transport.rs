@@ -77,7 +77,14 @@ fn a_redirect_to_another_host_is_not_followed_and_counts_as_send_error() {
     let stolen: Vec<_> = elsewhere
         .requests()
         .iter()
-        .map(|r| format!("{} {} auth: {:?}", r.method, r.path, r.header("x-sentry-auth")))
+        .map(|r| {
+            format!(
+                "{} {} auth: {:?}",
+                r.method,
+                r.path,
+                r.header("x-sentry-auth")
+            )
+        })
         .collect();
     assert!(stolen.is_empty(), "the redirect was followed: {stolen:?}");
     assert_eq!(stats.sent, 0, "{stats:?}");
@@ -109,7 +116,10 @@ fn malformed_dsns_with_a_secret_never_show_it_in_the_init_error() {
             Ok(_) => panic!("{dsn:?} was accepted"),
         };
         let shown = err.to_string();
-        assert!(shown.contains("DSN"), "{shown:?} does not say what is wrong");
+        assert!(
+            shown.contains("DSN"),
+            "{shown:?} does not say what is wrong"
+        );
         for text in [shown, format!("{err:?}")] {
             assert!(!text.contains("TOPSECRET"), "{dsn:?} gave {text:?}");
         }
@@ -124,7 +134,10 @@ fn reported(requests: &[ReceivedRequest]) -> Vec<(String, String, u64)> {
             let reason = d["reason"].as_str().unwrap_or("").to_owned();
             let category = d["category"].as_str().unwrap_or("").to_owned();
             let n = d["quantity"].as_u64().unwrap_or(0);
-            match out.iter_mut().find(|(r, c, _)| *r == reason && *c == category) {
+            match out
+                .iter_mut()
+                .find(|(r, c, _)| *r == reason && *c == category)
+            {
                 Some(slot) => slot.2 += n,
                 None => out.push((reason, category, n)),
             }
@@ -194,11 +207,13 @@ fn against_a_silent_server(
 
 #[test]
 fn a_server_that_never_answers_blocks_the_queue_for_one_timeout_at_most() {
-    let (took, stats, requests) = against_a_silent_server(options, |s| {
-        dropped(s, DropReason::NetworkError) == 3
-    });
+    let (took, stats, requests) =
+        against_a_silent_server(options, |s| dropped(s, DropReason::NetworkError) == 3);
     eprintln!("three events settled in {took:?} against a silent server");
-    assert_eq!(stats.retried, 0, "a timeout is not retried inline: {stats:?}");
+    assert_eq!(
+        stats.retried, 0,
+        "a timeout is not retried inline: {stats:?}"
+    );
     assert_eq!(stats.sent, 0);
     assert_eq!(requests, 1, "one request, then the transport paused");
 }

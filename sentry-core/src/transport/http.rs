@@ -188,9 +188,7 @@ impl HttpClient for UreqClient {
         for (k, v) in request.headers {
             req = req.header(*k, v.as_str());
         }
-        let mut resp = req
-            .send(request.body)
-            .map_err(|e| describe(&e))?;
+        let mut resp = req.send(request.body).map_err(|e| describe(&e))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -216,9 +214,7 @@ fn describe(e: &ureq::Error) -> HttpError {
         ureq::Error::HostNotFound => HttpError::new("host not found (DNS lookup failed)"),
         ureq::Error::Io(io) => match io.kind() {
             std::io::ErrorKind::ConnectionRefused => HttpError::new("connection refused"),
-            std::io::ErrorKind::ConnectionReset => {
-                HttpError::new("connection reset by the server")
-            }
+            std::io::ErrorKind::ConnectionReset => HttpError::new("connection reset by the server"),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
                 HttpError::timeout(format!("timed out ({io})"))
             }
@@ -329,9 +325,8 @@ mod tests {
 
     #[test]
     fn the_default_client_hands_back_a_redirect_without_following_it() {
-        let (elsewhere, reached) = serve(
-            "HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n{\"id\":1}".to_owned(),
-        );
+        let (elsewhere, reached) =
+            serve("HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n{\"id\":1}".to_owned());
         let (sentry, asked) = serve(format!(
             "HTTP/1.1 302 Found\r\nlocation: {elsewhere}/stolen\r\ncontent-length: 0\r\n\r\n"
         ));
@@ -347,6 +342,10 @@ mod tests {
         assert_eq!(response.status, 302);
         assert_eq!(asked.load(Ordering::SeqCst), 1);
         // The answer came back without a second request: nothing can still be on its way.
-        assert_eq!(reached.load(Ordering::SeqCst), 0, "the redirect was followed");
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed"
+        );
     }
 }

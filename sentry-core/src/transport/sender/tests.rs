@@ -458,7 +458,11 @@ fn a_due_report_held_back_by_an_outage_waits_for_its_end() {
     stats.record_drop(DropReason::QueueOverflow, "error", 1);
     assert!(t.send(event(10)).is_err());
     let wait = t.upkeep();
-    assert_eq!(client.count(), 1, "nothing is sent while the server is down");
+    assert_eq!(
+        client.count(),
+        1,
+        "nothing is sent while the server is down"
+    );
     assert!(
         wait > Duration::ZERO && wait <= MIN_OFFLINE,
         "upkeep waits for the outage to end, without spinning: {wait:?}"
@@ -478,7 +482,9 @@ fn no_text_of_the_transport_shows_the_secret() {
             )],
             Vec::new(),
         )),
-        Err(HttpError::new("refused; header was sentry_secret=TOPSECRET")),
+        Err(HttpError::new(
+            "refused; header was sentry_secret=TOPSECRET",
+        )),
     ]);
     let stats = Arc::new(Stats::default());
     let options = ClientOptions::new().send_max_attempts(1);
