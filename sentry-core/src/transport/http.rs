@@ -91,7 +91,7 @@ pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Op
 
 /// The request got no HTTP answer: DNS failure, refused, reset, timeout, TLS error.
 ///
-/// A [timeout](HttpError::timed_out) is not retried at once: a server that accepts connections
+/// A [timeout](HttpError::timeout) is not retried at once: a server that accepts connections
 /// but does not answer would hold every queued event for `send_max_attempts` timeouts. Quick
 /// failures ([`new`](HttpError::new): refused, reset, ...) are retried with backoff.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
