@@ -224,6 +224,7 @@ impl HttpTransport {
     /// Attaches the pending client report, posts with retries and reads the answer. Client
     /// report counts that do not get through are put back.
     fn deliver(&self, mut envelope: Envelope) -> Delivery {
+        let standalone = envelope.items().is_empty();
         let report = self.take_report();
         if let Some(report) = &report {
             if let Ok(item) = EnvelopeItem::json("client_report", report) {
@@ -240,10 +241,14 @@ impl HttpTransport {
         match (&delivery, report) {
             (Delivery::Accepted(_), _) | (_, None) => {}
             (_, Some(report)) => {
-                // The counts go out again on their own as soon as the server answers (or with
-                // the next envelope, whichever comes first).
                 self.stats.restore_client_report(&report);
-                self.report_due_now();
+                // Counts that rode on another envelope go out on their own at the next upkeep
+                // (once the server answers again), or with the next envelope if it comes first.
+                // A report that failed on its own waits for the usual interval: a server that
+                // keeps failing gets one every REPORT_INTERVAL, not one every upkeep.
+                if !standalone {
+                    self.report_due_now();
+                }
             }
         }
         delivery

@@ -452,6 +452,22 @@ fn a_client_report_on_a_failed_envelope_goes_out_on_its_own_at_the_next_upkeep()
 }
 
 #[test]
+fn a_standalone_report_that_fails_waits_for_the_report_interval() {
+    let client = Scripted::with([Ok(status(500)), Ok(status(500))]);
+    let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(1));
+    stats.record_drop(DropReason::QueueOverflow, "error", 1);
+    assert!(t.send(event(10)).is_err());
+    t.upkeep();
+    assert_eq!(client.count(), 2, "sent again on its own once");
+    t.upkeep();
+    assert_eq!(client.count(), 2, "not again at every upkeep");
+    assert!(
+        stats.has_unreported(),
+        "still counted, for the next envelope or interval"
+    );
+}
+
+#[test]
 fn a_due_report_held_back_by_an_outage_waits_for_its_end() {
     let client = Scripted::with([refused()]);
     let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(1));
