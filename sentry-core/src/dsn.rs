@@ -1,9 +1,15 @@
 //! The DSN: where events go and the key that authenticates them.
+//!
+//! A DSN may carry a secret key. Nothing here prints it: [`Dsn`]'s `Display` and `Debug` mask
+//! it, and a [`DsnError`] describes what is wrong without repeating the input.
 
 use std::fmt;
 use std::str::FromStr;
 
 /// Why a DSN could not be parsed.
+///
+/// The message says what is wrong, never what the input was: a malformed DSN may hold a secret
+/// key in a place the parser cannot recognise as one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DsnError {
@@ -14,8 +20,8 @@ pub enum DsnError {
     #[error("the DSN has no scheme (expected `https://<key>@<host>/<project_id>`)")]
     MissingScheme,
     /// A scheme other than http or https.
-    #[error("the DSN scheme `{0}` is not supported (expected `http` or `https`)")]
-    UnsupportedScheme(String),
+    #[error("the DSN scheme is not supported (expected `http` or `https`)")]
+    UnsupportedScheme,
     /// No `<public_key>@` before the host.
     #[error("the DSN has no public key (expected `<scheme>://<public_key>@<host>/<project_id>`)")]
     MissingPublicKey,
@@ -23,13 +29,13 @@ pub enum DsnError {
     #[error("the DSN has no host")]
     MissingHost,
     /// A port that is not a number from 1 to 65535.
-    #[error("the DSN port `{0}` is not a valid port number")]
-    InvalidPort(String),
+    #[error("the DSN port is not a number from 1 to 65535")]
+    InvalidPort,
     /// No project id at the end of the path.
     #[error("the DSN has no project id (expected a path ending in `/<project_id>`)")]
     MissingProjectId,
-    /// A character a DSN may not contain (whitespace, `?`, `#`, ...).
-    #[error("the DSN contains an invalid character `{0}`")]
+    /// A character a DSN may not contain (whitespace, `?`, `#`, `\`).
+    #[error("the DSN contains an invalid character {0:?}")]
     InvalidCharacter(char),
 }
 
@@ -149,7 +155,7 @@ impl FromStr for Dsn {
         let (scheme, rest) = s.split_once("://").ok_or(DsnError::MissingScheme)?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
-            return Err(DsnError::UnsupportedScheme(scheme));
+            return Err(DsnError::UnsupportedScheme);
         }
         let (auth, location) = rest.rsplit_once('@').ok_or(DsnError::MissingPublicKey)?;
         let (public_key, secret_key) = match auth.split_once(':') {
@@ -181,6 +187,44 @@ impl FromStr for Dsn {
     }
 }
 
+/// A DSN-like string fit for messages: the canonical form (secret masked) when it parses;
+/// otherwise the scheme when it is `http` or `https`, `***` for the keys and the host after the last `@`, nothing
+/// else. Without an `@` nothing past the scheme is kept, as a key may sit anywhere.
+pub(crate) fn redacted(input: &str) -> String {
+    if let Ok(dsn) = input.parse::<Dsn>() {
+        return dsn.to_string();
+    }
+    let input = input.trim();
+    let (keys, location) = match input.rsplit_once('@') {
+        Some((keys, location)) => (keys, Some(location)),
+        None => (input, None),
+    };
+    let scheme = keys
+        .split_once("://")
+        .map(|(scheme, _)| scheme)
+        .filter(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+    let mut out = String::new();
+    if let Some(scheme) = scheme {
+        out.push_str(scheme);
+        out.push_str("://");
+    }
+    out.push_str("***");
+    if let Some(location) = location {
+        out.push('@');
+        out.push_str(host_of(location));
+    }
+    out
+}
+
+/// The host at the start of `location` (`host[:port][/path]`), IPv6 brackets included.
+fn host_of(location: &str) -> &str {
+    let authority = location.split('/').next().unwrap_or("");
+    match authority.find(']') {
+        Some(end) if authority.starts_with('[') => &authority[..=end],
+        _ => authority.split(':').next().unwrap_or(""),
+    }
+}
+
 fn split_host_port(authority: &str) -> Result<(String, Option<u16>), DsnError> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         // IPv6 literal: `[::1]:9000`.
@@ -190,7 +234,7 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), DsnError> {
         let port = match after.strip_prefix(':') {
             Some(p) => Some(p),
             None if after.is_empty() => None,
-            None => return Err(DsnError::InvalidPort(after.to_owned())),
+            None => return Err(DsnError::InvalidPort),
         };
         (host, port)
     } else {
@@ -205,7 +249,7 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), DsnError> {
     let port = match port {
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n > 0 => Some(n),
-            _ => return Err(DsnError::InvalidPort(p.to_owned())),
+            _ => return Err(DsnError::InvalidPort),
         },
         None => None,
     };
@@ -281,16 +325,13 @@ mod tests {
             ("", DsnError::Empty),
             ("   ", DsnError::Empty),
             ("abc@host/1", DsnError::MissingScheme),
-            ("ftp://k@host/1", DsnError::UnsupportedScheme("ftp".into())),
+            ("ftp://k@host/1", DsnError::UnsupportedScheme),
             ("https://host/1", DsnError::MissingPublicKey),
             ("https://@host/1", DsnError::MissingPublicKey),
             ("https://k@/1", DsnError::MissingHost),
-            ("https://k@host:abc/1", DsnError::InvalidPort("abc".into())),
-            (
-                "https://k@host:70000/1",
-                DsnError::InvalidPort("70000".into()),
-            ),
-            ("https://k@host:0/1", DsnError::InvalidPort("0".into())),
+            ("https://k@host:abc/1", DsnError::InvalidPort),
+            ("https://k@host:70000/1", DsnError::InvalidPort),
+            ("https://k@host:0/1", DsnError::InvalidPort),
             ("https://k@host", DsnError::MissingProjectId),
             ("https://k@host/", DsnError::MissingProjectId),
             ("https://k@host/1?x=1", DsnError::InvalidCharacter('?')),
@@ -303,11 +344,145 @@ mod tests {
     }
 
     #[test]
+    fn malformed_dsns_with_a_secret_never_show_it() {
+        for input in [
+            "pub:SECRETKEY@host/1",
+            "http//pub:SECRETKEY@h/1",
+            "http://pub:SECRETKEY/1",
+            "http://pub:SECRETKEY@h:SECRETKEY/1",
+            "SECRETKEY://pub@h/1",
+            "https://pub:SECRETKEY@host",
+            "https://pub:SECRETKEY@ho st/1",
+        ] {
+            let err = input.parse::<Dsn>().unwrap_err();
+            for text in [err.to_string(), format!("{err:?}"), redacted(input)] {
+                assert!(!text.contains("SECRETKEY"), "{input:?} gave {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn redacted_keeps_what_helps_and_masks_the_keys() {
+        assert_eq!(redacted("http://pub:s@host/1"), "http://pub:***@host/1");
+        assert_eq!(redacted("http://pub:s@host"), "http://***@host");
+        assert_eq!(redacted("pub:s@host:x/1"), "***@host");
+        assert_eq!(redacted("pub:s@[::1]:x/1"), "***@[::1]");
+        assert_eq!(redacted("http://pub:s/1"), "http://***");
+        assert_eq!(redacted("garbage"), "***");
+    }
+
+    #[test]
     fn errors_read_as_sentences() {
         let e = "https://host/1".parse::<Dsn>().unwrap_err();
         assert_eq!(
             e.to_string(),
             "the DSN has no public key (expected `<scheme>://<public_key>@<host>/<project_id>`)"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A secret that cannot appear by chance in the rest of a generated DSN.
+    fn secret() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{6,24}".prop_map(|s| format!("S3CR{s}"))
+    }
+
+    /// Strings shaped like a DSN with a secret, whole or broken in the ways people break them:
+    /// scheme separator, `@`, host, port and project id each present, missing or mangled.
+    fn dsn_shaped() -> impl Strategy<Value = (String, String)> {
+        (
+            prop_oneof!["https?", "[a-z]{0,6}", Just(String::new())],
+            prop_oneof![Just("://"), Just("//"), Just(":/"), Just(""), Just(":///")],
+            "[a-z0-9]{0,8}",
+            secret(),
+            prop_oneof![Just("@"), Just(""), Just("@@"), Just("/")],
+            "[a-z0-9.\\[\\]:-]{0,16}",
+            prop_oneof![
+                Just(String::new()),
+                "[0-9a-z]{0,7}".prop_map(|p| format!(":{p}"))
+            ],
+            "(/[a-z0-9 ?#]{0,5}){0,3}",
+        )
+            .prop_map(|(scheme, sep, public, secret, at, host, port, path)| {
+                (
+                    format!("{scheme}{sep}{public}:{secret}{at}{host}{port}{path}"),
+                    secret,
+                )
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_strings_never_panic(s in any::<String>()) {
+            let _ = s.parse::<Dsn>();
+            let _ = redacted(&s);
+        }
+
+        #[test]
+        fn arbitrary_dsn_like_strings_never_panic(s in "[a-z:/@\\[\\]0-9 ]{0,40}") {
+            let _ = s.parse::<Dsn>();
+            let _ = redacted(&s);
+        }
+
+        #[test]
+        fn no_error_shows_the_secret((input, secret) in dsn_shaped()) {
+            match input.parse::<Dsn>() {
+                Err(err) => {
+                    prop_assert!(!err.to_string().contains(&secret), "{input:?}: {err}");
+                    prop_assert!(!format!("{err:?}").contains(&secret), "{input:?}: {err:?}");
+                }
+                Ok(dsn) => {
+                    let (shown, debug) = (dsn.to_string(), format!("{dsn:?}"));
+                    prop_assert!(!shown.contains(&secret), "{shown}");
+                    prop_assert!(!debug.contains(&secret), "{debug}");
+                }
+            }
+            prop_assert!(!redacted(&input).contains(&secret), "{input:?}");
+            // The error `init` returns, and the options' `Debug`.
+            let options = crate::ClientOptions::new().dsn(input.clone());
+            let debug = format!("{options:?}");
+            prop_assert!(!debug.contains(&secret), "{debug}");
+            if let Err(err) = options.validate() {
+                let (shown, debug) = (err.to_string(), format!("{err:?}"));
+                prop_assert!(!shown.contains(&secret), "{shown}");
+                prop_assert!(!debug.contains(&secret), "{debug}");
+            }
+        }
+
+        #[test]
+        fn valid_dsns_round_trip_through_display(
+            scheme in "https?|HTTPS?",
+            public in "[A-Za-z0-9]{1,12}",
+            secret in proptest::option::of(secret()),
+            host in "[a-z0-9][a-z0-9.-]{0,20}|\\[[0-9a-f:]{2,12}\\]",
+            port in proptest::option::of(1u16..),
+            prefix in "(/[a-z0-9_-]{1,6}){0,2}",
+            project in "[0-9]{1,6}|[a-z][a-z0-9-]{0,8}",
+        ) {
+            let keys = match &secret {
+                Some(s) => format!("{public}:{s}"),
+                None => public.clone(),
+            };
+            let port_part = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let input = format!("{scheme}://{keys}@{host}{port_part}{prefix}/{project}");
+            let dsn: Dsn = input.parse().map_err(|e| TestCaseError::fail(format!("{input:?}: {e}")))?;
+            prop_assert_eq!(dsn.secret_key(), secret.as_deref());
+            let shown = dsn.to_string();
+            let again: Dsn = shown.parse().map_err(|e| TestCaseError::fail(format!("{shown:?}: {e}")))?;
+            prop_assert_eq!(again.to_string(), shown.clone());
+            prop_assert_eq!(again.host(), dsn.host());
+            prop_assert_eq!(again.port(), dsn.port());
+            prop_assert_eq!(again.envelope_url(), dsn.envelope_url());
+            if secret.is_none() {
+                prop_assert_eq!(again, dsn);
+            } else {
+                // Display masks the secret: it reads back as `***`, never as the secret.
+                prop_assert_eq!(again.secret_key(), Some("***"));
+            }
+        }
     }
 }

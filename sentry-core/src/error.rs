@@ -9,7 +9,8 @@ pub enum Error {
     /// The DSN (from options or `SENTRY_DSN`) could not be parsed.
     #[error("invalid DSN `{dsn}`: {source}")]
     InvalidDsn {
-        /// The DSN as given, secret masked.
+        /// The DSN with its keys masked and nothing kept but an `http(s)` scheme and the host
+        /// (`https://***@host`): a malformed DSN may hold its secret anywhere.
         dsn: String,
         /// What is wrong with it.
         source: DsnError,

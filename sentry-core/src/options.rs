@@ -624,18 +624,10 @@ pub(crate) fn spotlight_from_env(v: &str) -> Option<String> {
     }
 }
 
-/// Replaces the secret of a DSN-like string with `***` for messages.
+/// A DSN-like string fit for messages and `Debug` output: never its secret, whatever its shape
+/// (see [`crate::dsn`]).
 pub(crate) fn mask_dsn(dsn: &str) -> String {
-    match dsn
-        .split_once("://")
-        .and_then(|(s, rest)| rest.rsplit_once('@').map(|(auth, host)| (s, auth, host)))
-    {
-        Some((scheme, auth, host)) => match auth.split_once(':') {
-            Some((public, _)) => format!("{scheme}://{public}:***@{host}"),
-            None => dsn.to_owned(),
-        },
-        None => dsn.to_owned(),
-    }
+    crate::dsn::redacted(dsn)
 }
 
 impl fmt::Debug for ClientOptions {
@@ -742,7 +734,7 @@ mod tests {
             .unwrap_err();
         match &err {
             Error::InvalidDsn { dsn, source } => {
-                assert_eq!(dsn, "http://pub:***@host");
+                assert_eq!(dsn, "http://***@host");
                 assert_eq!(*source, crate::DsnError::MissingProjectId);
             }
             other => panic!("unexpected {other:?}"),

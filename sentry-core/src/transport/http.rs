@@ -5,7 +5,9 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 /// One POST of an envelope.
-#[derive(Debug)]
+///
+/// Its `Debug` output masks the `sentry_secret` of the `X-Sentry-Auth` header, so a client that
+/// logs the requests it sends does not print the DSN's secret.
 #[non_exhaustive]
 pub struct HttpRequest<'a> {
     /// The envelope endpoint.
@@ -14,6 +16,37 @@ pub struct HttpRequest<'a> {
     pub headers: &'a [(&'static str, String)],
     /// The (possibly compressed) body.
     pub body: &'a [u8],
+}
+
+impl fmt::Debug for HttpRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, String)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (*k, mask_auth(v)))
+            .collect();
+        f.debug_struct("HttpRequest")
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// A header value with the value of any `sentry_secret=` replaced by `***`: the form an
+/// `X-Sentry-Auth` header may take in logs and `Debug` output.
+pub(crate) fn mask_auth(value: &str) -> String {
+    const KEY: &str = "sentry_secret=";
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find(KEY) {
+        let (before, after) = rest.split_at(i + KEY.len());
+        out.push_str(before);
+        out.push_str("***");
+        rest = after.find(',').map_or("", |end| &after[end..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The server's answer.
@@ -57,22 +90,64 @@ pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Op
 }
 
 /// The request got no HTTP answer: DNS failure, refused, reset, timeout, TLS error.
+///
+/// A [timeout](HttpError::timeout) is not retried at once: a server that accepts connections
+/// but does not answer would hold every queued event for `send_max_attempts` timeouts. Quick
+/// failures ([`new`](HttpError::new): refused, reset, ...) are retried with backoff.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct HttpError(pub String);
+pub struct HttpError(
+    /// The description of the failure, logged: it must not contain request headers.
+    pub String,
+    Kind,
+);
+
+/// Whether an [`HttpError`] is a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Failed,
+    TimedOut,
+}
+
+impl HttpError {
+    /// A failure without an answer (refused, reset, DNS, TLS, ...), described by `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        HttpError(message.into(), Kind::Failed)
+    }
+
+    /// No answer came within the timeout.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        HttpError(message.into(), Kind::TimedOut)
+    }
+
+    /// True when the request timed out (made with [`timeout`](HttpError::timeout)).
+    pub fn is_timeout(&self) -> bool {
+        self.1 == Kind::TimedOut
+    }
+}
 
 /// Sends envelopes over HTTP (Elixir's `client` option, a `Sentry.HTTPClient` behaviour).
 ///
 /// Implement it to bring your own configured client (proxies, custom TLS roots, ...), the
 /// counterpart of Elixir's `hackney_opts`. It is called from the background worker, or from the
 /// capturing thread in [`SendResult::Sync`](crate::SendResult::Sync) mode.
+///
+/// # Implementations must not follow redirects
+///
+/// Return a `3xx` answer as it is. The request carries the `X-Sentry-Auth` header (with the
+/// DSN's secret key when it has one), which is meant for the DSN's host only: following a
+/// redirect would hand it to whatever host the `Location` names, and that host's `200` would
+/// count as a delivery that never reached Sentry. The transport counts a `3xx` as a
+/// `send_error`. Report a timeout with [`HttpError::timeout`], so that a server that never
+/// answers is not waited on again and again.
 pub trait HttpClient: Send + Sync + fmt::Debug {
-    /// POSTs the request and returns the answer, whatever its status.
+    /// POSTs the request and returns the answer, whatever its status (`3xx` included: no
+    /// redirect is followed).
     fn post(&self, request: &HttpRequest<'_>) -> Result<HttpResponse, HttpError>;
 }
 
 /// The default client: ureq with rustls (certificates verified against the Mozilla roots),
-/// a connection pool and timeouts.
+/// a connection pool and timeouts. It never follows redirects (see [`HttpClient`]).
 #[derive(Debug, Clone)]
 pub struct UreqClient {
     agent: ureq::Agent,
@@ -87,6 +162,8 @@ impl UreqClient {
     pub fn new(timeout: Duration, connect_timeout: Duration, max_idle_connections: usize) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A 3xx comes back as the answer: the auth header never leaves for another host.
+            .max_redirects(0)
             // Per-phase timeouts, not `timeout_global`: with a resolve timeout ureq resolves on a
             // new thread for every request (even for IP literals), which cut our delivery rate
             // to a quarter. Name resolution keeps the system resolver's own timeout.
@@ -111,9 +188,7 @@ impl HttpClient for UreqClient {
         for (k, v) in request.headers {
             req = req.header(*k, v.as_str());
         }
-        let mut resp = req
-            .send(request.body)
-            .map_err(|e| HttpError(describe(&e)))?;
+        let mut resp = req.send(request.body).map_err(|e| describe(&e))?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -131,17 +206,21 @@ impl HttpClient for UreqClient {
     }
 }
 
-/// One plain sentence for a ureq error.
-fn describe(e: &ureq::Error) -> String {
+/// A ureq error as an [`HttpError`]: one plain sentence, timeouts marked. ureq's texts name
+/// at most the URL (which holds no secret), never a header.
+fn describe(e: &ureq::Error) -> HttpError {
     match e {
-        ureq::Error::Timeout(t) => format!("timed out ({t})"),
-        ureq::Error::HostNotFound => "host not found (DNS lookup failed)".to_owned(),
+        ureq::Error::Timeout(t) => HttpError::timeout(format!("timed out ({t})")),
+        ureq::Error::HostNotFound => HttpError::new("host not found (DNS lookup failed)"),
         ureq::Error::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-            std::io::ErrorKind::ConnectionReset => "connection reset by the server".to_owned(),
-            _ => format!("I/O error: {io}"),
+            std::io::ErrorKind::ConnectionRefused => HttpError::new("connection refused"),
+            std::io::ErrorKind::ConnectionReset => HttpError::new("connection reset by the server"),
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                HttpError::timeout(format!("timed out ({io})"))
+            }
+            _ => HttpError::new(format!("I/O error: {io}")),
         },
-        other => other.to_string(),
+        other => HttpError::new(other.to_string()),
     }
 }
 
@@ -171,4 +250,102 @@ pub(crate) fn body_detail(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     (!text.is_empty() && text.len() <= 200).then(|| text.to_owned())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn mask_auth_hides_only_the_secret() {
+        assert_eq!(
+            mask_auth("Sentry sentry_version=7, sentry_key=pub, sentry_secret=sec"),
+            "Sentry sentry_version=7, sentry_key=pub, sentry_secret=***"
+        );
+        assert_eq!(
+            mask_auth("Sentry sentry_secret=sec, sentry_key=pub"),
+            "Sentry sentry_secret=***, sentry_key=pub"
+        );
+        assert_eq!(mask_auth("gzip"), "gzip");
+    }
+
+    #[test]
+    fn request_debug_masks_the_secret() {
+        let headers = [(
+            "X-Sentry-Auth",
+            "Sentry sentry_key=pub, sentry_secret=TOPSECRET".to_owned(),
+        )];
+        let request = HttpRequest {
+            url: "http://h/api/1/envelope/",
+            headers: &headers,
+            body: b"{}",
+        };
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("TOPSECRET"), "{debug}");
+        assert!(debug.contains("sentry_key=pub"), "{debug}");
+    }
+
+    /// A one-connection-at-a-time HTTP server that answers every request with `answer` and
+    /// counts the requests.
+    fn serve(answer: String) -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        let mut body = vec![0; length];
+                        let _ = reader.read_exact(&mut body);
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        let _ = stream.write_all(answer.as_bytes());
+                        length = 0;
+                    }
+                }
+            }
+        });
+        (url, count)
+    }
+
+    #[test]
+    fn the_default_client_hands_back_a_redirect_without_following_it() {
+        let (elsewhere, reached) =
+            serve("HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n{\"id\":1}".to_owned());
+        let (sentry, asked) = serve(format!(
+            "HTTP/1.1 302 Found\r\nlocation: {elsewhere}/stolen\r\ncontent-length: 0\r\n\r\n"
+        ));
+        let client = UreqClient::new(Duration::from_secs(5), Duration::from_secs(5), 1);
+        let headers = [("X-Sentry-Auth", "Sentry sentry_secret=s".to_owned())];
+        let url = format!("{sentry}/api/1/envelope/");
+        let request = HttpRequest {
+            url: &url,
+            headers: &headers,
+            body: b"{}",
+        };
+        let response = client.post(&request).unwrap();
+        assert_eq!(response.status, 302);
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+        // The answer came back without a second request: nothing can still be on its way.
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed"
+        );
+    }
 }

@@ -89,6 +89,12 @@ impl Health {
         self.down_until.is_some_and(|t| t > now)
     }
 
+    /// How long the pause after a send without an answer still lasts (zero when up).
+    pub(crate) fn down_for(&self, now: Instant) -> Duration {
+        self.down_until
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
+    }
+
     pub(crate) fn no_answer(&mut self, now: Instant) -> Duration {
         self.penalty = (self.penalty * 2).clamp(MIN_OFFLINE, MAX_OFFLINE);
         self.down_until = Some(now + self.penalty);

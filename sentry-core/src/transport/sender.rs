@@ -2,7 +2,7 @@
 //! reports riding along, compression, retries with backoff, and reading the server's answer.
 
 use super::cache::{categories, Claim, OfflineCache};
-use super::http::{body_detail, gzip, server_id};
+use super::http::{body_detail, gzip, mask_auth, server_id};
 use super::ratelimit::{parse_retry_after, Health, RateLimits};
 use super::spotlight::Spotlight;
 use super::stats::{DropReason, Stats};
@@ -11,6 +11,7 @@ use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
 use crate::options::ClientOptions;
 use crate::Dsn;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -27,12 +28,35 @@ enum Delivery {
     NoAnswer(SendError),
 }
 
+/// The `X-Sentry-Auth` value, and the DSN's secret to keep out of every text the transport
+/// writes (logs, errors, `Debug`).
+struct Auth {
+    header: String,
+    secret: Option<String>,
+}
+
+impl Auth {
+    /// `text` with the secret (if any) replaced by `***`.
+    fn redact(&self, text: String) -> String {
+        match &self.secret {
+            Some(secret) if text.contains(secret.as_str()) => text.replace(secret.as_str(), "***"),
+            _ => text,
+        }
+    }
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask_auth(&self.header))
+    }
+}
+
 /// The HTTP transport: posts envelopes to the DSN's envelope endpoint.
 #[derive(Debug)]
 pub(crate) struct HttpTransport {
     client: Arc<dyn HttpClient>,
     url: String,
-    auth: String,
+    auth: Auth,
     max_attempts: u32,
     limits: Mutex<RateLimits>,
     health: Mutex<Health>,
@@ -93,7 +117,10 @@ impl HttpTransport {
         HttpTransport {
             client,
             url,
-            auth: dsn.auth_header(crate::USER_AGENT),
+            auth: Auth {
+                header: dsn.auth_header(crate::USER_AGENT),
+                secret: dsn.secret_key().map(str::to_owned),
+            },
             max_attempts: options.send_max_attempts.max(1),
             limits: Mutex::new(RateLimits::default()),
             health: Mutex::new(Health::default()),
@@ -197,6 +224,7 @@ impl HttpTransport {
     /// Attaches the pending client report, posts with retries and reads the answer. Client
     /// report counts that do not get through are put back.
     fn deliver(&self, mut envelope: Envelope) -> Delivery {
+        let standalone = envelope.items().is_empty();
         let report = self.take_report();
         if let Some(report) = &report {
             if let Ok(item) = EnvelopeItem::json("client_report", report) {
@@ -212,9 +240,26 @@ impl HttpTransport {
         let delivery = self.post(&envelope);
         match (&delivery, report) {
             (Delivery::Accepted(_), _) | (_, None) => {}
-            (_, Some(report)) => self.stats.restore_client_report(&report),
+            (_, Some(report)) => {
+                self.stats.restore_client_report(&report);
+                // Counts that rode on another envelope go out on their own at the next upkeep
+                // (once the server answers again), or with the next envelope if it comes first.
+                // A report that failed on its own waits for the usual interval: a server that
+                // keeps failing gets one every REPORT_INTERVAL, not one every upkeep.
+                if !standalone {
+                    self.report_due_now();
+                }
+            }
         }
         delivery
+    }
+
+    /// Makes the pending client report due at the next upkeep.
+    fn report_due_now(&self) {
+        let mut last = lock(&self.last_report);
+        *last = Instant::now()
+            .checked_sub(upkeep::REPORT_INTERVAL)
+            .unwrap_or(*last);
     }
 
     fn take_report(&self) -> Option<serde_json::Value> {
@@ -232,12 +277,14 @@ impl HttpTransport {
         Some(report)
     }
 
-    /// The attempts: network errors and 5xx are retried with backoff (honouring `Retry-After`)
-    /// up to `send_max_attempts`; other answers are final.
+    /// The attempts: quick network errors (refused, reset) and 5xx are retried with backoff
+    /// (honouring `Retry-After`) up to `send_max_attempts`; other answers are final. A timeout
+    /// is final too: the server accepted the connection and did not answer, so the transport
+    /// pauses (see [`Health`]) instead of making every queued envelope wait out more timeouts.
     fn post(&self, envelope: &Envelope) -> Delivery {
         let raw = envelope.to_bytes();
         let mut headers: Vec<(&'static str, String)> = vec![
-            ("X-Sentry-Auth", self.auth.clone()),
+            ("X-Sentry-Auth", self.auth.header.clone()),
             ("Content-Type", "application/x-sentry-envelope".to_owned()),
         ];
         let body = match (raw.len() > GZIP_THRESHOLD).then(|| gzip(&raw)).flatten() {
@@ -280,7 +327,19 @@ impl HttpTransport {
                     let detail = resp
                         .header("x-sentry-error")
                         .map(str::to_owned)
-                        .or_else(|| body_detail(&resp.body));
+                        .or_else(|| body_detail(&resp.body))
+                        .map(|d| self.auth.redact(d));
+                    if !(400..600).contains(&resp.status) {
+                        // 1xx and 3xx: never followed (the auth header stays with the DSN's
+                        // host), so the envelope did not arrive.
+                        let err = SendError::Status {
+                            status: resp.status,
+                            detail: Some(not_delivered(resp.status).to_owned()),
+                            retry_after: None,
+                        };
+                        self.failures.log(&format!("status {}", resp.status), &err);
+                        return Delivery::Rejected(err, DropReason::SendError);
+                    }
                     let err = SendError::Status {
                         status: resp.status,
                         detail,
@@ -298,8 +357,13 @@ impl HttpTransport {
                     (err, retry_after)
                 }
                 Err(e) => {
-                    debug_log!(self.debug, "attempt {attempt}: no answer: {e}");
-                    (SendError::Network(e.0), None)
+                    let timed_out = e.is_timeout();
+                    let message = self.auth.redact(e.0);
+                    debug_log!(self.debug, "attempt {attempt}: no answer: {message}");
+                    if timed_out {
+                        return self.give_up(SendError::Network(message));
+                    }
+                    (SendError::Network(message), None)
                 }
             };
             if attempt >= self.max_attempts
@@ -341,6 +405,15 @@ impl HttpTransport {
             .wait_timeout_while(guard, wait, |()| !self.closing.load(Ordering::Relaxed))
             .unwrap_or_else(PoisonError::into_inner);
         !self.closing.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a `1xx` or `3xx` answer is not a delivery.
+fn not_delivered(status: u16) -> &'static str {
+    if (300..400).contains(&status) {
+        "a redirect; not followed, so the envelope was not delivered"
+    } else {
+        "an unexpected status; the envelope was not delivered"
     }
 }
 

@@ -74,7 +74,7 @@ fn with_header(code: u16, k: &str, v: &str) -> HttpResponse {
 }
 
 fn refused() -> Answer {
-    Err(HttpError("connection refused".to_owned()))
+    Err(HttpError::new("connection refused"))
 }
 
 fn transport(client: Arc<Scripted>, options: ClientOptions) -> (HttpTransport, Arc<Stats>) {
@@ -391,4 +391,136 @@ fn upkeep_sends_a_due_client_report_on_its_own() {
     assert_eq!(envs.len(), 1);
     let report = envs[0].items()[0].payload_json().unwrap();
     assert_eq!(report["discarded_events"][0]["quantity"], 3);
+}
+
+fn timed_out() -> Answer {
+    Err(HttpError::timeout("timed out (RecvResponse)"))
+}
+
+#[test]
+fn a_3xx_is_a_send_error_never_sent_and_never_retried() {
+    for code in [301, 302, 303, 307, 308] {
+        let redirect = with_header(code, "Location", "http://127.0.0.2:9/elsewhere");
+        let client = Scripted::with([Ok(redirect)]);
+        let (t, stats) = transport(client.clone(), ClientOptions::new());
+        assert!(
+            matches!(t.send(event(10)), Err(SendError::Status { status, .. }) if status == code)
+        );
+        assert_eq!(client.count(), 1, "{code}");
+        let s = stats.snapshot();
+        assert_eq!((s.sent, s.retried), (0, 0), "{code}");
+        assert_eq!(dropped(&stats, DropReason::SendError, "error"), 1, "{code}");
+    }
+}
+
+#[test]
+fn a_timeout_is_not_retried_and_later_sends_wait_out_the_outage() {
+    let client = Scripted::with([timed_out(), timed_out()]);
+    let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(4));
+    assert!(matches!(t.send(event(10)), Err(SendError::Network(_))));
+    assert_eq!(client.count(), 1, "one attempt only");
+    // The next envelope does not wait for another timeout: counted at once.
+    assert!(matches!(t.send(event(10)), Err(SendError::Network(_))));
+    assert_eq!(client.count(), 1);
+    let s = stats.snapshot();
+    assert_eq!((s.retried, s.dropped_for(DropReason::NetworkError)), (0, 2));
+}
+
+#[test]
+fn a_client_report_on_a_failed_envelope_goes_out_on_its_own_at_the_next_upkeep() {
+    let client = Scripted::with([Ok(status(500))]);
+    let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(1));
+    stats.record_drop(DropReason::QueueOverflow, "error", 7);
+    assert!(t.send(event(10)).is_err());
+    assert_eq!(client.envelopes()[0].items()[1].ty(), "client_report");
+    assert!(t.upkeep() <= MAX_UPKEEP_WAIT);
+    let envs = client.envelopes();
+    assert_eq!(envs.len(), 2, "the report was sent again at once");
+    assert_eq!(envs[1].items().len(), 1);
+    let report = envs[1].items()[0].payload_json().unwrap();
+    let quantity = |reason: &str| {
+        report["discarded_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["reason"] == reason)
+            .map(|i| i["quantity"].clone())
+    };
+    assert_eq!(quantity("queue_overflow"), Some(7.into()), "{report}");
+    assert_eq!(quantity("send_error"), Some(1.into()), "{report}");
+    assert!(!stats.has_unreported());
+}
+
+#[test]
+fn a_standalone_report_that_fails_waits_for_the_report_interval() {
+    let client = Scripted::with([Ok(status(500)), Ok(status(500))]);
+    let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(1));
+    stats.record_drop(DropReason::QueueOverflow, "error", 1);
+    assert!(t.send(event(10)).is_err());
+    t.upkeep();
+    assert_eq!(client.count(), 2, "sent again on its own once");
+    t.upkeep();
+    assert_eq!(client.count(), 2, "not again at every upkeep");
+    assert!(
+        stats.has_unreported(),
+        "still counted, for the next envelope or interval"
+    );
+}
+
+#[test]
+fn a_due_report_held_back_by_an_outage_waits_for_its_end() {
+    let client = Scripted::with([refused()]);
+    let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(1));
+    stats.record_drop(DropReason::QueueOverflow, "error", 1);
+    assert!(t.send(event(10)).is_err());
+    let wait = t.upkeep();
+    assert_eq!(
+        client.count(),
+        1,
+        "nothing is sent while the server is down"
+    );
+    assert!(
+        wait > Duration::ZERO && wait <= MIN_OFFLINE,
+        "upkeep waits for the outage to end, without spinning: {wait:?}"
+    );
+    assert!(stats.has_unreported());
+}
+
+#[test]
+fn no_text_of_the_transport_shows_the_secret() {
+    let dsn: Dsn = "http://public:TOPSECRET@127.0.0.1:1/1".parse().unwrap();
+    let client = Scripted::with([
+        Ok(HttpResponse::new(
+            400,
+            vec![(
+                "X-Sentry-Error".to_owned(),
+                "bad auth: sentry_key=public, sentry_secret=TOPSECRET".to_owned(),
+            )],
+            Vec::new(),
+        )),
+        Err(HttpError::new(
+            "refused; header was sentry_secret=TOPSECRET",
+        )),
+    ]);
+    let stats = Arc::new(Stats::default());
+    let options = ClientOptions::new().send_max_attempts(1);
+    let t = HttpTransport::new(&dsn, client.clone(), &options, stats);
+    let first = t.send(event(10)).unwrap_err();
+    let second = t.send(event(10)).unwrap_err();
+    // The scripted client keeps the requests (and prints them): only the transport is judged.
+    let requests = std::mem::take(&mut *client.requests.lock().unwrap());
+    for text in [
+        first.to_string(),
+        format!("{first:?}"),
+        second.to_string(),
+        format!("{second:?}"),
+        format!("{t:?}"),
+    ] {
+        assert!(!text.contains("TOPSECRET"), "{text}");
+    }
+    // The secret does go to the DSN's host, in the header meant for it.
+    let (headers, _) = &requests[0];
+    assert!(headers
+        .iter()
+        .any(|(k, v)| *k == "X-Sentry-Auth" && v.ends_with("sentry_secret=TOPSECRET")));
 }

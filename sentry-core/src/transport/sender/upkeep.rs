@@ -21,7 +21,10 @@ impl HttpTransport {
     /// One round of upkeep; returns how long until the next.
     pub(super) fn run_upkeep(&self) -> Duration {
         self.send_report(false);
-        let report_wait = REPORT_INTERVAL.saturating_sub(lock(&self.last_report).elapsed());
+        // A report that is due but held back by an outage waits for the outage to end.
+        let report_wait = REPORT_INTERVAL
+            .saturating_sub(lock(&self.last_report).elapsed())
+            .max(lock(&self.health).down_for(Instant::now()));
         let cache_wait = self
             .cache
             .as_ref()
