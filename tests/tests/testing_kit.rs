@@ -260,8 +260,15 @@ fn a_429_with_rate_limits_fails_and_the_next_event_is_dropped_before_sending() {
         ),
         "{second:?}"
     );
-    // Never retried, and the second event never left the process.
-    assert_eq!(server.requests().len(), 1);
+    // Never retried, and the second event never left the process: the only other request is
+    // the last client report, which tells the server about it.
+    assert_eq!(server.events().len(), 1);
+    assert_eq!(server.requests().len(), 2);
+    let reported = server.client_reports();
+    assert_eq!(
+        reported[0]["discarded_events"][0]["reason"], "ratelimit_backoff",
+        "{reported:?}"
+    );
 }
 
 #[test]

@@ -457,7 +457,9 @@ impl Transport for HttpTransport {
     }
 
     fn needs_upkeep(&self) -> bool {
-        self.cache.is_some()
+        // Client reports put back after a failed send go out on their own from the upkeep, and
+        // the last one at shutdown; in `SendResult::Sync` mode that needs the worker too.
+        self.cache.is_some() || self.send_client_reports
     }
 
     fn upkeep(&self) -> Duration {
