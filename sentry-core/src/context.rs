@@ -231,8 +231,10 @@ where
     V: Into<serde_json::Value>,
 {
     // User conversions run before the scope is locked.
-    let extra: Vec<(String, serde_json::Value)> =
-        extra.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    let extra: Vec<(String, serde_json::Value)> = extra
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
     Context::current().update_scope(|s| {
         for (k, v) in extra {
             s.set_extra(k, v);

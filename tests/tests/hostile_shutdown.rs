@@ -70,7 +70,12 @@ fn what_shutdown_leaves_behind_is_reported_to_the_server_and_readable_afterwards
     let reported: u64 = server
         .client_reports()
         .iter()
-        .flat_map(|r| r["discarded_events"].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| {
+            r["discarded_events"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
         .filter(|d| d["reason"] == "network_error")
         .map(|d| d["quantity"].as_u64().unwrap())
         .sum();
@@ -90,7 +95,10 @@ fn capturing_never_waits_on_a_blocked_callback_even_with_both_queues_full() {
         .queue_capacity(10)
         .cache_dir(dir.path())
         .before_send(move |event: sentry_core::Event| {
-            let _ = release.lock().unwrap().recv_timeout(Duration::from_secs(30));
+            let _ = release
+                .lock()
+                .unwrap()
+                .recv_timeout(Duration::from_secs(30));
             Some(event)
         });
     let guard = sentry_core::init(opts).unwrap();

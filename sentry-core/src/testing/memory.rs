@@ -287,10 +287,10 @@ mod tests {
 
     #[test]
     fn before_send_can_drop_captured_events() {
-        let (outcome, events) =
-            with_captured_events_options(ClientOptions::new().before_send(|_: crate::Event| None), || {
-                capture_message("dropped", Level::Info)
-            });
+        let (outcome, events) = with_captured_events_options(
+            ClientOptions::new().before_send(|_: crate::Event| None),
+            || capture_message("dropped", Level::Info),
+        );
         assert_eq!(outcome, CaptureOutcome::DroppedByBeforeSend);
         assert!(events.is_empty());
     }

@@ -450,7 +450,10 @@ impl<J: Job> Worker<J> {
         while !*finished {
             let now = Instant::now();
             if now >= deadline {
-                debug_log!(self.debug, "shutdown: the last client report did not finish in time");
+                debug_log!(
+                    self.debug,
+                    "shutdown: the last client report did not finish in time"
+                );
                 return;
             }
             finished = cv

@@ -376,7 +376,10 @@ fn shutdown_delivers_the_queue_when_the_worker_gets_no_cpu() {
     assert!(!w.shutdown(Duration::from_millis(1500)));
     let ran = ran_on.lock().unwrap().clone();
     assert_eq!(ran.len(), 20, "{ran:?}");
-    assert!(ran.iter().all(|(_, t)| t == "sentry-transport-drain"), "{ran:?}");
+    assert!(
+        ran.iter().all(|(_, t)| t == "sentry-transport-drain"),
+        "{ran:?}"
+    );
     assert_eq!(stats.snapshot().dropped_for(DropReason::NetworkError), 0);
     release_tx.send(()).unwrap();
 }
@@ -403,6 +406,10 @@ fn shutdown_sends_a_last_client_report_after_counting_what_was_left() {
     assert!(!w.shutdown(Duration::from_millis(400)));
     // Worker and drain thread each hold one job; three were counted, then reported.
     assert_eq!(stats.snapshot().dropped_for(DropReason::NetworkError), 3);
-    assert_eq!(t.flushes.load(Ordering::SeqCst), 1, "the last client report");
+    assert_eq!(
+        t.flushes.load(Ordering::SeqCst),
+        1,
+        "the last client report"
+    );
     drop(release_tx);
 }
