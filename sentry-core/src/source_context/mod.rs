@@ -7,8 +7,10 @@
 //!   empty and is logged once).
 //! - [`path`]: which key a frame's path means (relative, absolute, remapped, Windows).
 //! - [`lines`]: line splitting and the context window.
+//! - [`attribute`]: the package, module prefix and `in_app` of frames of embedded packages.
 //! - [`cache`]: the few inflated files and path answers kept between lookups.
 
+mod attribute;
 mod cache;
 mod lines;
 mod path;
