@@ -93,7 +93,6 @@ pub use integrations::tower;
 pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use scope::Scope;
-pub use sentry_sources_macro::embed_sources;
 pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};
@@ -111,5 +110,6 @@ pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG
 /// Internals used by code that `embed_sources!` generates. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::source_context::SourceTable;
+    pub use crate::source_context::{check_table_format, SourceTable};
+    pub use sentry_sources_macro::embed_sources_impl;
 }
