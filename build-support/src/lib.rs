@@ -20,13 +20,22 @@
 //! }
 //! ```
 //!
-//! With options (see [`SourceEmbed`]):
+//! In a workspace of several crates, embed every member from the build script of the crate that
+//! calls `embed_sources!()`, so frames of each member get their lines and their package:
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     sentry_build_support::SourceEmbed::workspace().embed();
+//! }
+//! ```
+//!
+//! With options (see [`SourceEmbed`]); roots add to the crate's own `src`:
 //!
 //! ```no_run
 //! // build.rs
 //! fn main() {
 //!     sentry_build_support::SourceEmbed::new()
-//!         .root("src")
 //!         .root("../shared/src")
 //!         .exclude(r"(^|/)secrets?\.rs$")
 //!         .max_file_bytes(512 * 1024)
@@ -64,7 +73,7 @@
 //! |---|---|
 //! | `embed` (default) | [`SourceEmbed`]: walking the roots and writing the table from `build.rs` |
 //!
-//! Without `embed`, only [`format`] remains: the one definition of the table format, which the
+//! Without `embed`, only the [`mod@format`] module remains: the one definition of the table format, which the
 //! runtime crate depends on to read what this crate writes.
 
 #![deny(missing_docs, unreachable_pub)]

@@ -24,6 +24,8 @@ pub(crate) struct Member {
 pub(crate) struct Workspace {
     pub(crate) root: PathBuf,
     pub(crate) members: Vec<Member>,
+    /// Why `cargo metadata` was not used, when the manifests stood in (worth a build warning).
+    pub(crate) fallback: Option<String>,
 }
 
 /// The workspace around `ws_root`; `Err` says why neither way found members.
@@ -32,8 +34,12 @@ pub(crate) fn find(cargo: Option<&Path>, ws_root: &Path) -> Result<Workspace, St
         Some(cargo) => from_metadata(cargo, ws_root),
         None => Err("the CARGO environment variable is not set".to_owned()),
     };
-    metadata.or_else(|why| {
-        from_manifests(ws_root).map_err(|also| format!("cargo metadata: {why}; Cargo.toml: {also}"))
+    metadata.or_else(|why| match from_manifests(ws_root) {
+        Ok(ws) => Ok(Workspace {
+            fallback: Some(why),
+            ..ws
+        }),
+        Err(also) => Err(format!("cargo metadata: {why}; Cargo.toml: {also}")),
     })
 }
 
@@ -94,6 +100,7 @@ pub(crate) fn parse_metadata(json: &[u8]) -> Result<Workspace, String> {
     Ok(Workspace {
         root: PathBuf::from(root),
         members,
+        fallback: None,
     })
 }
 
@@ -125,6 +132,7 @@ fn from_manifests(ws_root: &Path) -> Result<Workspace, String> {
     Ok(Workspace {
         root: ws_root.to_path_buf(),
         members,
+        fallback: None,
     })
 }
 
@@ -242,6 +250,7 @@ mod tests {
             fs::write(ws.join(dir).join("Cargo.toml"), manifest).unwrap();
         }
         let found = find(Some(Path::new("/no/such/cargo")), ws).unwrap();
+        assert!(found.fallback.is_some());
         let names: Vec<_> = found
             .members
             .iter()

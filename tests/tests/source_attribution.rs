@@ -44,10 +44,16 @@ fn main() {
 const MYLIB_STOCK: &str = r#"/// Splits `items` into `boxes`.
 #[inline(never)]
 pub fn divide(items: u32, boxes: u32) -> u32 {
+    check_boxes(items, boxes);
+    items / boxes
+}
+
+/// Inlined, so line-tables-only debug info names it without its path (`check_boxes`).
+#[inline(always)]
+fn check_boxes(items: u32, boxes: u32) {
     if boxes == 0 {
         panic!("cannot divide {items} items into zero boxes"); // marker: mylib panics
     }
-    items / boxes
 }
 "#;
 
@@ -68,16 +74,23 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new() -> Self {
+    /// The workspace with the application package `app` (`shop` unless a test that runs at the
+    /// same time needs its own: Cargo gives a workspace member the same unit in the shared target
+    /// dir wherever the workspace is).
+    fn new(app: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ws = dir.path().join("ws");
-        write(&ws, "Cargo.toml", WORKSPACE);
+        write(
+            &ws,
+            "Cargo.toml",
+            &WORKSPACE.replace("\"shop\"", &format!("\"{app}\"")),
+        );
         copy_lock(&ws);
         write(
             &ws,
-            "shop/Cargo.toml",
+            &format!("{app}/Cargo.toml"),
             &format!(
-                "[package]\nname = \"shop\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                "[package]\nname = \"{app}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
                  [dependencies]\nsentry = {{ package = \"sentry-core\", path = \"{}\" }}\n\
                  mylib = {{ path = \"../crates/core\" }}\nserde_json = \"1\"\n\n\
                  [build-dependencies]\nsentry-build-support = {{ path = \"{}\" }}\n",
@@ -85,8 +98,8 @@ impl Fixture {
                 crate_path("build-support"),
             ),
         );
-        write(&ws, "shop/build.rs", BUILD_RS);
-        write(&ws, "shop/src/main.rs", SHOP_MAIN);
+        write(&ws, &format!("{app}/build.rs"), BUILD_RS);
+        write(&ws, &format!("{app}/src/main.rs"), SHOP_MAIN);
         write(
             &ws,
             "crates/core/Cargo.toml",
@@ -104,11 +117,10 @@ impl Fixture {
     /// Builds with `args`, runs `shop` and returns the event it printed.
     fn event(&self, args: &[&str], profile: &str) -> Value {
         let build = cargo_build(&self.ws, args);
-        assert!(
-            build.status.success(),
-            "cargo build failed:\n{}",
-            stderr(&build)
-        );
+        let cargo = stderr(&build);
+        assert!(build.status.success(), "cargo build failed:\n{cargo}");
+        // `cargo metadata` found the members, and nothing else was worth a warning.
+        assert!(!cargo.contains("sentry-build-support:"), "{cargo}");
         let run = Command::new(binary(profile, "shop")).output().unwrap();
         assert!(run.status.success(), "{}", stderr(&run));
         let stdout = String::from_utf8(run.stdout).unwrap();
@@ -186,7 +198,7 @@ fn check_frames(fx: &Fixture, event: &Value, what: &str) -> Vec<String> {
 
 #[test]
 fn frames_of_a_member_in_crates_core_are_attributed_to_its_package_in_every_profile() {
-    let fx = Fixture::new();
+    let fx = Fixture::new("shop");
 
     let debug = fx.event(&["--bin", "shop"], "debug");
     let seen = check_frames(&fx, &debug, "debug");
@@ -195,12 +207,21 @@ fn frames_of_a_member_in_crates_core_are_attributed_to_its_package_in_every_prof
         "debug: {seen:?}"
     );
     assert!(seen.iter().any(|s| s.contains("divide")), "debug: {seen:?}");
+    assert!(
+        seen.iter().any(|s| s.contains("check_boxes")),
+        "debug: {seen:?}"
+    );
 
     write(&fx.ws, "Cargo.toml", &format!("{WORKSPACE}{LINE_TABLES}"));
     let line_tables = fx.event(&["--bin", "shop", "--release"], "release");
     let seen = check_frames(&fx, &line_tables, "line-tables-only");
     assert!(
         seen.iter().any(|s| s.starts_with("shop:")),
+        "line-tables: {seen:?}"
+    );
+    // The inlined frame, named `check_boxes` only: attributed by its file, not its directory.
+    assert!(
+        seen.iter().any(|s| s == "mylib:check_boxes"),
         "line-tables: {seen:?}"
     );
 
@@ -215,29 +236,29 @@ fn frames_of_a_member_in_crates_core_are_attributed_to_its_package_in_every_prof
 
 #[test]
 fn build_script_errors_are_printed_once_and_a_left_out_src_warns() {
-    let fx = Fixture::new();
+    let fx = Fixture::new("till");
     write(
         &fx.ws,
-        "shop/build.rs",
+        "till/build.rs",
         "fn main() {\n    sentry_build_support::SourceEmbed::new().root(\"nope\").embed();\n}\n",
     );
-    let build = cargo_build(&fx.ws, &["--bin", "shop"]);
+    let build = cargo_build(&fx.ws, &["--bin", "till"]);
     let err = stderr(&build);
-    assert!(!build.status.success());
+    assert!(!build.status.success(), "{err}");
     assert_eq!(err.matches("root_source_code_paths").count(), 1, "{err}");
     assert!(!err.contains("panicked"), "{err}");
 
     write(
         &fx.ws,
-        "shop/build.rs",
+        "till/build.rs",
         "fn main() {\n    sentry_build_support::SourceEmbed::new()\n        .no_default_root()\n        \
          .root(\"../crates/core/src\")\n        .embed();\n}\n",
     );
-    let build = cargo_build(&fx.ws, &["--bin", "shop"]);
+    let build = cargo_build(&fx.ws, &["--bin", "till"]);
     let err = stderr(&build);
     assert!(build.status.success(), "{err}");
     assert_eq!(
-        err.matches("the crate's own `shop/src` is not embedded")
+        err.matches("the crate's own `till/src` is not embedded")
             .count(),
         1,
         "{err}"

@@ -30,6 +30,12 @@ impl Plan {
         if options.workspace {
             let ws = members::find(env.cargo.as_deref(), &ws_root)
                 .map_err(|reason| Error::Workspace { reason })?;
+            if let Some(why) = &ws.fallback {
+                cargo.warning(&format!(
+                    "workspace(): `cargo metadata` failed ({why}); members read from the \
+                     workspace Cargo.toml instead"
+                ));
+            }
             ws_root = normalize(&ws.root);
             members = ws.members;
             cargo.line(&format!(

@@ -326,6 +326,11 @@ fn two_members() -> Fixture {
 fn workspace_embeds_every_member_with_its_package() {
     let fx = two_members();
     let (summary, lines) = fx.run(SourceEmbed::workspace(), &fx.env());
+    // No `CARGO` here: the manifests stand in, with a warning.
+    assert!(
+        lines.contains("members read from the workspace Cargo.toml"),
+        "{lines}"
+    );
     let table = fs::read(summary.unwrap().path).unwrap();
     assert_eq!(
         packages(&table),
