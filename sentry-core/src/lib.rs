@@ -93,6 +93,7 @@ pub use integrations::tower;
 pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use scope::Scope;
+// `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
 pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};
