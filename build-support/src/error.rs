@@ -17,6 +17,7 @@ pub enum Error {
         /// What was found instead.
         reason: String,
     },
+    #[cfg(feature = "embed")]
     /// `source_code_path_pattern` is not a valid glob.
     #[error("option `source_code_path_pattern` (SourceEmbed::pattern): invalid glob `{pattern}`: {source}")]
     InvalidPattern {
@@ -25,6 +26,7 @@ pub enum Error {
         /// What the glob parser said.
         source: glob::PatternError,
     },
+    #[cfg(feature = "embed")]
     /// An entry of `source_code_exclude_patterns` is not a valid regex.
     #[error("option `source_code_exclude_patterns` (SourceEmbed::exclude): invalid regex `{pattern}`: {source}")]
     InvalidExclude {
@@ -32,6 +34,12 @@ pub enum Error {
         pattern: String,
         /// What the regex parser said.
         source: regex::Error,
+    },
+    /// `SourceEmbed::workspace` found no members.
+    #[error("option `SourceEmbed::workspace`: cannot list the workspace members: {reason}")]
+    Workspace {
+        /// Why `cargo metadata` and the workspace `Cargo.toml` both failed.
+        reason: String,
     },
     /// The table file name is empty or leaves `OUT_DIR`.
     #[error("option `file_name` (SourceEmbed::file_name): `{name}` must be a plain file name inside OUT_DIR")]

@@ -20,13 +20,22 @@
 //! }
 //! ```
 //!
-//! With options (see [`SourceEmbed`]):
+//! In a workspace of several crates, embed every member from the build script of the crate that
+//! calls `embed_sources!()`, so frames of each member get their lines and their package:
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     sentry_build_support::SourceEmbed::workspace().embed();
+//! }
+//! ```
+//!
+//! With options (see [`SourceEmbed`]); roots add to the crate's own `src`:
 //!
 //! ```no_run
 //! // build.rs
 //! fn main() {
 //!     sentry_build_support::SourceEmbed::new()
-//!         .root("src")
 //!         .root("../shared/src")
 //!         .exclude(r"(^|/)secrets?\.rs$")
 //!         .max_file_bytes(512 * 1024)
@@ -58,7 +67,14 @@
 //! compiles every build-time dependency (`regex` among them) with optimizations, which on a clean
 //! build costs far more time than it saves, unless the project sets it anyway.
 //!
-//! This crate has no cargo features.
+//! # Cargo features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `embed` (default) | [`SourceEmbed`]: walking the roots and writing the table from `build.rs` |
+//!
+//! Without `embed`, only the [`mod@format`] module remains: the one definition of the table format, which the
+//! runtime crate depends on to read what this crate writes.
 
 #![deny(missing_docs, unreachable_pub)]
 #![warn(missing_debug_implementations)]
@@ -67,20 +83,30 @@
 // Tests may unwrap: a failure there is the test failing.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+// Without `embed`, only the writer uses the cache (never loaded or stored).
+#[cfg_attr(not(feature = "embed"), allow(dead_code))]
 mod cache;
+#[cfg(feature = "embed")]
 mod embed;
 mod error;
 pub mod format;
+#[cfg(feature = "embed")]
 mod lockfile;
+#[cfg(feature = "embed")]
+mod members;
+#[cfg(feature = "embed")]
 mod paths;
+#[cfg(feature = "embed")]
 mod walk;
 
+#[cfg(feature = "embed")]
 pub use embed::{SourceEmbed, Summary, DEFAULT_FILE_NAME, ENV_SWITCH};
 pub use error::Error;
 pub use format::TableWriter;
 
 /// Embeds with the defaults: the crate's `src`, `**/*.rs`, default excludes, dependencies
 /// reported. Same as `SourceEmbed::new().embed()`.
+#[cfg(feature = "embed")]
 pub fn embed_sources() -> Summary {
     SourceEmbed::new().embed()
 }

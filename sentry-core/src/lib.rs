@@ -94,7 +94,7 @@ pub use integrations::tower;
 pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use scope::Scope;
-pub use sentry_sources_macro::embed_sources;
+// `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
 pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};
@@ -112,5 +112,6 @@ pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG
 /// Internals used by code that `embed_sources!` generates. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::source_context::SourceTable;
+    pub use crate::source_context::{check_table_format, SourceTable};
+    pub use sentry_sources_macro::embed_sources_impl;
 }

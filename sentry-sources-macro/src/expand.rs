@@ -1,4 +1,8 @@
-//! Expansion: the table as a `::sentry_core::SourceTable` expression, or one clear error.
+//! Expansion: the table as a `<runtime>::__private::SourceTable` expression, checked at compile
+//! time against the runtime's table format, or one clear error.
+//!
+//! `<runtime>` is the path the runtime's `embed_sources!` passed in (`$crate`); nothing else of the
+//! runtime is named, so a renamed dependency works.
 
 use crate::parse::Args;
 use proc_macro2::{Span, TokenStream};
@@ -10,34 +14,42 @@ use std::path::Path;
 ///
 /// Proc macros cannot ask Cargo to track `OUT_DIR` (that API is nightly-only), so the checks here
 /// only produce better messages; `include_bytes!` is what makes rustc track the file itself.
-pub(crate) fn expand(args: &Args) -> TokenStream {
+pub(crate) fn expand(krate: &TokenStream, args: &Args) -> TokenStream {
     let name = &args.file_name;
     let Some(out_dir) = std::env::var_os("OUT_DIR") else {
-        return fallback(syn::Error::new(Span::call_site(), missing_build_script()));
+        return fallback(
+            krate,
+            syn::Error::new(Span::call_site(), missing_build_script()),
+        );
     };
     if !Path::new(&out_dir).join(name).is_file() {
         let span = args
             .literal
             .as_ref()
             .map_or_else(Span::call_site, |lit| lit.span());
-        return fallback(syn::Error::new(span, missing_table(name)));
+        return fallback(krate, syn::Error::new(span, missing_table(name)));
     }
     let path = format!("/{name}");
+    // The check is a constant: a table of another format fails the build, naming the versions
+    // to align, instead of losing all source context at run time.
     quote! {
-        ::sentry_core::__private::SourceTable::from_embedded(
-            ::core::include_bytes!(::core::concat!(::core::env!("OUT_DIR"), #path))
-        )
+        {
+            const __SENTRY_SOURCE_TABLE: &[u8] =
+                ::core::include_bytes!(::core::concat!(::core::env!("OUT_DIR"), #path));
+            const _: () = #krate::__private::check_table_format(__SENTRY_SOURCE_TABLE);
+            #krate::__private::SourceTable::from_embedded(__SENTRY_SOURCE_TABLE)
+        }
     }
 }
 
 /// The error, plus an empty table so the surrounding code still type-checks: the user sees this
 /// one error, not a cascade.
-pub(crate) fn fallback(error: syn::Error) -> TokenStream {
+pub(crate) fn fallback(krate: &TokenStream, error: syn::Error) -> TokenStream {
     let error = error.to_compile_error();
     quote! {
         {
             #error;
-            ::sentry_core::__private::SourceTable::empty()
+            #krate::__private::SourceTable::empty()
         }
     }
 }

@@ -1,8 +1,10 @@
-//! The `embed_sources!` macro of `sentry-core`: pulls the source table that `sentry-build-support`
-//! wrote into `OUT_DIR` into the program, as a `sentry_core::SourceTable`.
+//! The expansion behind `embed_sources!` of the Sentry runtime crate: pulls the source table
+//! that `sentry-build-support` wrote into `OUT_DIR` into the program.
 //!
-//! Use it through `sentry_core::embed_sources!`; this crate only does the expansion. The build
-//! script step comes first:
+//! Use it through the runtime crate's `embed_sources!`, a `macro_rules!` macro that passes its own
+//! path (`$crate`) in, so the generated code names the runtime however the user's `Cargo.toml`
+//! calls it (`foo = { package = "sentry-core", .. }`) and reaches only its `__private` module.
+//! The build script step comes first:
 //!
 //! ```toml
 //! # Cargo.toml
@@ -30,17 +32,28 @@ mod parse;
 
 use proc_macro::TokenStream;
 
-/// Expands to a `sentry_core::SourceTable` (usable in a `static` or `const`) holding the table
-/// that `sentry-build-support` wrote into `OUT_DIR`.
+/// `embed_sources_impl!($crate; args)`: the expansion of the runtime's `embed_sources!(args)`.
 ///
-/// `embed_sources!()` reads the default table (`sentry_sources.bin`); `embed_sources!("name.bin")`
-/// reads one written with `SourceEmbed::new().file_name("name.bin")`. When the build script step
-/// is missing, compilation fails with one error that says what to add.
+/// Expands to a `$crate::__private::SourceTable` (usable in a `static` or `const`) holding the
+/// table that `sentry-build-support` wrote into `OUT_DIR`, with a compile-time check that its
+/// format is the one the runtime reads. `args` is nothing (the default `sentry_sources.bin`) or
+/// one file name. When the build script step is missing, compilation fails with one error that
+/// says what to add. Not for direct use: call the runtime's `embed_sources!`.
+#[doc(hidden)]
 #[proc_macro]
-pub fn embed_sources(input: TokenStream) -> TokenStream {
-    match syn::parse::<parse::Args>(input) {
-        Ok(args) => expand::expand(&args),
-        Err(error) => expand::fallback(error),
+pub fn embed_sources_impl(input: TokenStream) -> TokenStream {
+    let input = proc_macro2::TokenStream::from(input);
+    let Some((krate, args)) = parse::split_runtime_path(input) else {
+        let error = syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "embed_sources_impl! is called by the runtime's embed_sources!, as \
+             `embed_sources_impl!($crate; ...)`",
+        );
+        return error.to_compile_error().into();
+    };
+    match syn::parse2::<parse::Args>(args) {
+        Ok(args) => expand::expand(&krate, &args),
+        Err(error) => expand::fallback(&krate, error),
     }
     .into()
 }

@@ -1,5 +1,7 @@
-//! Parsing `embed_sources!(...)`: nothing, or one string literal naming the table file.
+//! Parsing `embed_sources_impl!($crate; ...)`: the runtime's path, then nothing or one string
+//! literal naming the table file.
 
+use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
@@ -47,6 +49,22 @@ impl Parse for Args {
     }
 }
 
+/// Splits the input at the first `;`: the runtime crate's path (whatever `$crate` became) and the
+/// user's arguments. `None` when there is no `;` or no path before it.
+pub(crate) fn split_runtime_path(input: TokenStream) -> Option<(TokenStream, TokenStream)> {
+    let mut tokens = input.into_iter();
+    let mut krate = TokenStream::new();
+    for token in tokens.by_ref() {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == ';' => {
+                return (!krate.is_empty()).then(|| (krate, tokens.collect()));
+            }
+            _ => krate.extend([token]),
+        }
+    }
+    None
+}
+
 /// The name must be a plain file name: the table lives directly in `OUT_DIR`.
 fn validate(name: &str, literal: &LitStr) -> syn::Result<()> {
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
@@ -57,4 +75,25 @@ fn validate(name: &str, literal: &LitStr) -> syn::Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn the_runtime_path_is_split_from_the_arguments() {
+        let (krate, args) = split_runtime_path(quote!(::renamed; "a.bin")).unwrap();
+        assert_eq!(krate.to_string(), ":: renamed");
+        assert_eq!(args.to_string(), "\"a.bin\"");
+        let (_, args) = split_runtime_path(quote!(x;)).unwrap();
+        assert!(args.is_empty());
+    }
+
+    #[test]
+    fn input_without_a_runtime_path_is_refused() {
+        assert!(split_runtime_path(quote!("a.bin")).is_none());
+        assert!(split_runtime_path(quote!(; "a.bin")).is_none());
+    }
 }

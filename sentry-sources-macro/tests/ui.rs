@@ -26,6 +26,10 @@ fn ui() {
         TableWriter::new().finish().unwrap(),
     )
     .unwrap();
+    // A table of a format this runtime does not read, as a newer sentry-build-support writes.
+    let mut newer = TableWriter::new().finish().unwrap();
+    newer[8..10].copy_from_slice(&99u16.to_le_bytes());
+    std::fs::write(out_dir.join("newer.bin"), newer).unwrap();
     std::env::set_var("OUT_DIR", &out_dir);
 
     let cases = trybuild::TestCases::new();
@@ -35,6 +39,7 @@ fn ui() {
         "not_a_string",
         "too_many_arguments",
         "bad_file_name",
+        "format_mismatch",
     ] {
         cases.compile_fail(format!("tests/ui/fail/{case}.rs"));
     }

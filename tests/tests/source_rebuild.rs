@@ -3,13 +3,16 @@
 //! build without changes does not rerun the build script, and a release build without debug info
 //! still finds the line `Location` names. This is why no "refresh sources" command is needed.
 //!
-//! Slow the first time (the fixture builds sentry-core in its own target dir, kept between runs
-//! under `CARGO_TARGET_TMPDIR`).
+//! Slow the first time (the fixture builds sentry-core in a target dir shared by the fixtures, kept
+//! between runs under `CARGO_TARGET_TMPDIR`).
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
+mod source_fixture;
+
+use source_fixture::{binary, cargo_build, copy_lock, crate_path, stderr};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
@@ -40,12 +43,10 @@ fn main() {
 struct Fixture {
     _dir: tempfile::TempDir,
     ws: PathBuf,
-    target: PathBuf,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let ws = dir.path().join("ws");
         fs::create_dir_all(ws.join("app/src")).unwrap();
@@ -54,17 +55,15 @@ impl Fixture {
             "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n\n[profile.release]\ndebug = false\n",
         )
         .unwrap();
-        // The repository's lock pins the same dependency versions, so builds reuse them.
-        fs::copy(repo.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
-        let path = |name: &str| repo.join(name).display().to_string().replace('\\', "/");
+        copy_lock(&ws);
         fs::write(
             ws.join("app/Cargo.toml"),
             format!(
                 "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
                  [dependencies]\nsentry-core = {{ path = \"{}\" }}\n\n\
                  [build-dependencies]\nsentry-build-support = {{ path = \"{}\" }}\n",
-                path("sentry-core"),
-                path("build-support"),
+                crate_path("sentry-core"),
+                crate_path("build-support"),
             ),
         )
         .unwrap();
@@ -74,26 +73,16 @@ impl Fixture {
         )
         .unwrap();
         fs::write(ws.join("app/src/main.rs"), MAIN).unwrap();
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("source-rebuild-target");
-        Fixture {
-            _dir: dir,
-            ws,
-            target,
-        }
+        Fixture { _dir: dir, ws }
     }
 
     fn cargo_build(&self, release: bool) -> Output {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-v", "--bin", "app"])
-            .current_dir(&self.ws)
-            .env("CARGO_TARGET_DIR", &self.target)
-            .env_remove("SENTRY_EMBED_SOURCES")
-            .env_remove("RUSTFLAGS");
-        if release {
-            cmd.arg("--release");
-        }
-        let out = cmd.output().unwrap();
+        let args: &[&str] = if release {
+            &["--bin", "app", "--release"]
+        } else {
+            &["--bin", "app"]
+        };
+        let out = cargo_build(&self.ws, args);
         assert!(
             out.status.success(),
             "cargo build failed:\n{}",
@@ -106,10 +95,7 @@ impl Fixture {
     fn build_and_run(&self, release: bool, args: &[&str]) -> (String, String) {
         let build = stderr(&self.cargo_build(release));
         let profile = if release { "release" } else { "debug" };
-        let exe = self
-            .target
-            .join(profile)
-            .join(format!("app{}", std::env::consts::EXE_SUFFIX));
+        let exe = binary(profile, "app");
         let run = Command::new(exe).args(args).output().unwrap();
         assert!(run.status.success(), "{}", stderr(&run));
         (String::from_utf8(run.stdout).unwrap(), build)
@@ -118,10 +104,6 @@ impl Fixture {
     fn src(&self, file: &str) -> PathBuf {
         self.ws.join("app/src").join(file)
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Whether cargo ran the fixture's build script (`-v` prints each command it runs).

@@ -11,6 +11,8 @@ pub(crate) struct BuildEnv {
     pub(crate) out_dir: PathBuf,
     pub(crate) pkg_name: String,
     pub(crate) pkg_version: String,
+    /// The `cargo` running the build (`CARGO`), for `cargo metadata`.
+    pub(crate) cargo: Option<PathBuf>,
     /// The value of [`ENV_SWITCH`], if set.
     pub(crate) switch: Option<String>,
 }
@@ -24,6 +26,7 @@ impl BuildEnv {
             out_dir: PathBuf::from(var("OUT_DIR")?),
             pkg_name: var("CARGO_PKG_NAME")?.to_string_lossy().into_owned(),
             pkg_version: var("CARGO_PKG_VERSION")?.to_string_lossy().into_owned(),
+            cargo: std::env::var_os("CARGO").map(PathBuf::from),
             switch: std::env::var(ENV_SWITCH).ok(),
         })
     }

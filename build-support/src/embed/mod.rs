@@ -2,7 +2,7 @@
 
 use crate::cache::{self, ChunkCache};
 use crate::format::{TableWriter, DEFAULT_LEVEL};
-use crate::paths::{normalize, table_key, to_slash, workspace_root};
+use crate::paths::{table_key, to_slash, workspace_root};
 use crate::walk::{scan_root, Filters, DEFAULT_EXCLUDES};
 use crate::{lockfile, Error};
 use std::io::Write;
@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 mod env;
 mod report;
+mod roots;
 
 pub(crate) use env::BuildEnv;
 use report::{CargoLines, Skipped};
+use roots::Plan;
 
 /// The environment variable that turns embedding off: `0`, `false`, `no` or `off`.
 pub const ENV_SWITCH: &str = "SENTRY_EMBED_SOURCES";
@@ -22,20 +24,37 @@ pub const DEFAULT_FILE_NAME: &str = "sentry_sources.bin";
 
 /// What to embed, configured in `build.rs`, then [`embed`](SourceEmbed::embed)ded.
 ///
+/// # Which files
+///
+/// The roots are the crate's own `src` plus every [`root`](Self::root) added; with
+/// [`workspace`](Self::workspace), the `src` of every workspace member too. Only
+/// [`no_default_root`](Self::no_default_root) leaves the crate's `src` out, and the build then
+/// warns unless an added root covers it. Each embedded file is recorded with the package it
+/// belongs to, so frames of its code are attributed to that package exactly.
+///
 /// ```no_run
-/// // build.rs
+/// // build.rs of a crate that uses a library of the same workspace
 /// fn main() {
 ///     sentry_build_support::SourceEmbed::new()
-///         .root("src")
+///         .root("../lib/src")
 ///         .exclude(r"(^|/)secrets?/")
 ///         .max_total_bytes(8 << 20)
 ///         .embed();
 /// }
 /// ```
+///
+/// # Warnings and errors
+///
+/// The build warns (`cargo:warning`) when a root holds no file that the pattern and excludes let
+/// through, when the crate's own `src` ends up not embedded, and when files are skipped (size
+/// caps, not UTF-8). A configuration error (a missing root, an invalid pattern) fails the build
+/// script with one message that names the option.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SourceEmbed {
     roots: Vec<PathBuf>,
+    default_root: bool,
+    workspace: bool,
     pattern: String,
     excludes: Vec<String>,
     default_excludes: bool,
@@ -51,6 +70,8 @@ impl Default for SourceEmbed {
     fn default() -> Self {
         SourceEmbed {
             roots: Vec::new(),
+            default_root: true,
+            workspace: false,
             pattern: "**/*.rs".to_owned(),
             excludes: Vec::new(),
             default_excludes: true,
@@ -92,10 +113,37 @@ impl SourceEmbed {
         Self::default()
     }
 
+    /// Every member of the workspace: the `src` of each package that `cargo metadata --no-deps`
+    /// lists (or, when that fails, the workspace `Cargo.toml`'s `members`), plus the crate's own.
+    /// The way to embed a multi-crate workspace: call it from the build script of the crate that
+    /// calls `embed_sources!()`, and frames of every member get their source lines and package.
+    ///
+    /// ```no_run
+    /// // build.rs of the application crate
+    /// fn main() {
+    ///     sentry_build_support::SourceEmbed::workspace().embed();
+    /// }
+    /// ```
+    pub fn workspace() -> Self {
+        SourceEmbed {
+            workspace: true,
+            ..Self::default()
+        }
+    }
+
     /// Adds a source root (`root_source_code_paths`), relative to the crate's manifest dir or
-    /// absolute. The first call replaces the default `src`.
+    /// absolute, to the crate's own `src` (which [`no_default_root`](Self::no_default_root)
+    /// leaves out). A root that does not exist fails the build.
     pub fn root(mut self, path: impl Into<PathBuf>) -> Self {
         self.roots.push(path.into());
+        self
+    }
+
+    /// Leaves out the default roots: the crate's own `src` (and with
+    /// [`workspace`](Self::workspace), the members' `src`), so only [`root`](Self::root)s are
+    /// embedded. The build warns when the crate's `src` is then not under any root.
+    pub fn no_default_root(mut self) -> Self {
+        self.default_root = false;
         self
     }
 
@@ -162,13 +210,13 @@ impl SourceEmbed {
         self
     }
 
-    /// Embeds, printing Cargo's lines and warnings; on a configuration error prints it as a
-    /// `cargo:warning` and on stderr, then exits the build script with status 1 (no panic).
+    /// Embeds, printing Cargo's lines and warnings; on a configuration error prints it once, on
+    /// stderr (which Cargo shows under the failed build script), then exits the build script with
+    /// status 1 (no panic).
     pub fn embed(&self) -> Summary {
         match self.try_embed() {
             Ok(summary) => summary,
             Err(e) => {
-                println!("cargo:warning=sentry-build-support: {e}");
                 eprintln!("error: sentry-build-support: {e}");
                 std::process::exit(1);
             }
@@ -186,7 +234,15 @@ impl SourceEmbed {
         let mut cargo = CargoLines { out };
         cargo.line(&format!("rerun-if-env-changed={ENV_SWITCH}"));
 
-        let ws_root = workspace_root(&env.manifest_dir);
+        let embedding = self.enabled && !env.switched_off();
+        let plan = if embedding {
+            Some(Plan::new(self, env, &mut cargo)?)
+        } else {
+            None
+        };
+        let ws_root = plan
+            .as_ref()
+            .map_or_else(|| workspace_root(&env.manifest_dir), |p| p.ws_root.clone());
         let mut table = TableWriter::new();
         table
             .workspace_root(&to_slash(&ws_root))
@@ -201,8 +257,8 @@ impl SourceEmbed {
             modules: 0,
         };
 
-        if self.enabled && !env.switched_off() {
-            self.add_sources(env, &ws_root, &mut table, &mut cargo, &mut summary)?;
+        if let Some(plan) = &plan {
+            self.add_sources(env, plan, &mut table, &mut cargo, &mut summary)?;
         }
         if self.report_deps {
             summary.modules = add_modules(env, &mut table, &mut cargo);
@@ -230,7 +286,7 @@ impl SourceEmbed {
     fn add_sources(
         &self,
         env: &BuildEnv,
-        ws_root: &Path,
+        plan: &Plan,
         table: &mut TableWriter,
         cargo: &mut CargoLines<'_>,
         summary: &mut Summary,
@@ -244,17 +300,28 @@ impl SourceEmbed {
         } else {
             Filters::new(&self.pattern, excludes)?
         };
-        let roots = self.resolved_roots(&env.manifest_dir)?;
+        let ws_root = &plan.ws_root;
+        for package in &plan.packages {
+            table.add_package(package.clone());
+        }
 
         let mut skipped = Skipped::default();
         let mut seen = std::collections::HashSet::new();
-        for root in &roots {
+        for root in &plan.roots {
             let scan = scan_root(root, &filters, &env.out_dir);
             for path in &scan.watch {
                 cargo.line(&format!("rerun-if-changed={}", path.display()));
             }
             for warning in &scan.warnings {
                 cargo.warning(warning);
+            }
+            if scan.files.is_empty() {
+                cargo.warning(&format!(
+                    "root `{}` holds no file that source_code_path_pattern `{}` and the \
+                     excludes let through; nothing is embedded from it",
+                    table_key(root, ws_root),
+                    self.pattern
+                ));
             }
             for (file, len) in scan.files {
                 let key = table_key(&file, ws_root);
@@ -279,39 +346,6 @@ impl SourceEmbed {
         }
         summary.skipped = skipped.report(self, cargo);
         Ok(())
-    }
-
-    /// The roots made absolute and checked, before anything is printed for them.
-    fn resolved_roots(&self, manifest_dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        let default = [PathBuf::from("src")];
-        let roots = if self.roots.is_empty() {
-            &default[..]
-        } else {
-            &self.roots[..]
-        };
-        let mut resolved: Vec<PathBuf> = Vec::new();
-        for root in roots {
-            let path = normalize(&manifest_dir.join(root));
-            match std::fs::metadata(&path) {
-                Ok(meta) if meta.is_dir() => {}
-                Ok(_) => {
-                    return Err(Error::MissingRoot {
-                        path,
-                        reason: "it is a file".to_owned(),
-                    })
-                }
-                Err(e) => {
-                    return Err(Error::MissingRoot {
-                        path,
-                        reason: e.to_string(),
-                    })
-                }
-            }
-            if !resolved.contains(&path) {
-                resolved.push(path);
-            }
-        }
-        Ok(resolved)
     }
 }
 

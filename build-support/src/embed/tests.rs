@@ -1,5 +1,5 @@
 use super::*;
-use crate::format::{FILE_ENTRY_LEN, HEADER_LEN};
+use crate::format::{u32_at, Sections, FILE_ENTRY_LEN, HEADER_LEN};
 use std::fs;
 
 mod rerun;
@@ -35,6 +35,7 @@ impl Fixture {
             out_dir: self.dir.path().join("target/out"),
             pkg_name: "app".to_owned(),
             pkg_version: "0.1.0".to_owned(),
+            cargo: None,
             switch: None,
         }
     }
@@ -53,14 +54,37 @@ impl Fixture {
 
 /// The keys in a written table.
 fn keys(table: &[u8]) -> Vec<String> {
-    let u32_at = |at: usize| u32::from_le_bytes(table[at..at + 4].try_into().unwrap()) as usize;
-    let (files, modules) = (u32_at(12), u32_at(16));
-    let strings = HEADER_LEN + files * FILE_ENTRY_LEN + modules * 16;
+    let sections = Sections::of(table).unwrap();
+    let files = (sections.modules - sections.files) / FILE_ENTRY_LEN;
+    let at = |at: usize| u32_at(table, at).unwrap() as usize;
     (0..files)
         .map(|i| {
-            let entry = HEADER_LEN + i * FILE_ENTRY_LEN;
-            let (off, len) = (u32_at(entry), u32_at(entry + 4));
-            String::from_utf8(table[strings + off..strings + off + len].to_vec()).unwrap()
+            let entry = sections.files + i * FILE_ENTRY_LEN;
+            let (off, len) = (at(entry), at(entry + 4));
+            let start = sections.strings + off;
+            String::from_utf8(table[start..start + len].to_vec()).unwrap()
+        })
+        .collect()
+}
+
+/// Each key with the name of the package the table records for it ("" for none).
+fn packages(table: &[u8]) -> Vec<(String, String)> {
+    let sections = Sections::of(table).unwrap();
+    let at = |at: usize| u32_at(table, at).unwrap() as usize;
+    let string = |off: usize, len: usize| {
+        let start = sections.strings + off;
+        String::from_utf8(table[start..start + len].to_vec()).unwrap()
+    };
+    keys(table)
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let package = at(sections.files + i * FILE_ENTRY_LEN + 20);
+            let name = package.checked_sub(1).map_or(String::new(), |p| {
+                let entry = sections.packages + p * crate::format::PACKAGE_ENTRY_LEN;
+                string(at(entry), at(entry + 4))
+            });
+            (key, name)
         })
         .collect()
 }
@@ -205,7 +229,10 @@ fn root_outside_the_workspace_keeps_absolute_keys() {
     let table = fs::read(summary.unwrap().path).unwrap();
     assert_eq!(
         keys(&table),
-        [format!("{}/shared.rs", to_slash(outside.path()))]
+        [
+            format!("{}/shared.rs", to_slash(outside.path())),
+            "app/src/main.rs".to_owned()
+        ]
     );
 }
 
@@ -231,4 +258,108 @@ fn overlapping_roots_embed_each_file_once() {
     let (summary, _) = fx.run(SourceEmbed::new().root("src").root("src/a"), &fx.env());
     let summary = summary.unwrap();
     assert_eq!((summary.files, summary.raw_bytes), (2, 16));
+}
+
+#[test]
+fn a_root_adds_to_the_crate_src() {
+    let fx = Fixture::new(&[("src/main.rs", b"fn main() {}\n"), ("gen/x.rs", b"//\n")]);
+    let (summary, lines) = fx.run(SourceEmbed::new().root("gen"), &fx.env());
+    let table = fs::read(summary.unwrap().path).unwrap();
+    assert_eq!(keys(&table), ["app/gen/x.rs", "app/src/main.rs"]);
+    assert!(!lines.contains("warning"), "{lines}");
+}
+
+#[test]
+fn leaving_out_the_crate_src_warns() {
+    let fx = Fixture::new(&[("src/main.rs", b"fn main() {}\n"), ("gen/x.rs", b"//\n")]);
+    let embed = SourceEmbed::new().no_default_root().root("gen");
+    let (summary, lines) = fx.run(embed, &fx.env());
+    let table = fs::read(summary.unwrap().path).unwrap();
+    assert_eq!(keys(&table), ["app/gen/x.rs"]);
+    assert!(
+        lines.contains(
+            "cargo:warning=sentry-build-support: the crate's own `app/src` is not embedded"
+        ),
+        "{lines}"
+    );
+    // A root that covers `src` is fine.
+    let (_, lines) = fx.run(SourceEmbed::new().no_default_root().root("."), &fx.env());
+    assert!(!lines.contains("is not embedded"), "{lines}");
+}
+
+#[test]
+fn a_root_without_matching_files_warns() {
+    let fx = Fixture::new(&[("src/main.rs", b"fn main() {}\n"), ("docs/x.md", b"#\n")]);
+    let (_, lines) = fx.run(SourceEmbed::new().root("docs"), &fx.env());
+    assert!(
+        lines.contains("cargo:warning=sentry-build-support: root `app/docs` holds no file"),
+        "{lines}"
+    );
+    let (_, lines) = fx.run(SourceEmbed::new().pattern("**/*.txt"), &fx.env());
+    assert!(
+        lines.contains("root `app/src` holds no file that source_code_path_pattern `**/*.txt`"),
+        "{lines}"
+    );
+}
+
+/// A workspace: `app` and a member in `crates/core` whose package is `mylib`.
+fn two_members() -> Fixture {
+    let fx = Fixture::new(&[("src/main.rs", b"fn main() {}\n")]);
+    let ws = fx.dir.path();
+    fs::write(
+        ws.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"app\", \"crates/*\"]\n",
+    )
+    .unwrap();
+    fs::write(ws.join("app/Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
+    fs::create_dir_all(ws.join("crates/core/src")).unwrap();
+    fs::write(
+        ws.join("crates/core/Cargo.toml"),
+        "[package]\nname = \"mylib\"\n",
+    )
+    .unwrap();
+    fs::write(ws.join("crates/core/src/lib.rs"), "pub fn f() {}\n").unwrap();
+    fx
+}
+
+#[test]
+fn workspace_embeds_every_member_with_its_package() {
+    let fx = two_members();
+    let (summary, lines) = fx.run(SourceEmbed::workspace(), &fx.env());
+    // No `CARGO` here: the manifests stand in, with a warning.
+    assert!(
+        lines.contains("members read from the workspace Cargo.toml"),
+        "{lines}"
+    );
+    let table = fs::read(summary.unwrap().path).unwrap();
+    assert_eq!(
+        packages(&table),
+        [
+            ("app/src/main.rs".to_owned(), "app".to_owned()),
+            ("crates/core/src/lib.rs".to_owned(), "mylib".to_owned())
+        ]
+    );
+    let ws = fx.ws();
+    assert!(
+        lines.contains(&format!("cargo:rerun-if-changed={ws}/Cargo.toml\n")),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!("cargo:rerun-if-changed={ws}/crates/core/src\n")),
+        "{lines}"
+    );
+}
+
+#[test]
+fn a_root_in_another_member_is_attributed_to_that_member() {
+    let fx = two_members();
+    let (summary, _) = fx.run(SourceEmbed::new().root("../crates/core/src"), &fx.env());
+    let table = fs::read(summary.unwrap().path).unwrap();
+    assert_eq!(
+        packages(&table),
+        [
+            ("app/src/main.rs".to_owned(), "app".to_owned()),
+            ("crates/core/src/lib.rs".to_owned(), "mylib".to_owned())
+        ]
+    );
 }

@@ -7,9 +7,13 @@
 //!   empty and is logged once).
 //! - [`path`]: which key a frame's path means (relative, absolute, remapped, Windows).
 //! - [`lines`]: line splitting and the context window.
+//! - [`attribute`]: the package, module prefix and `in_app` of frames of embedded packages.
+//! - [`embed`]: the `embed_sources!` macro and its compile-time format check.
 //! - [`cache`]: the few inflated files and path answers kept between lookups.
 
+mod attribute;
 mod cache;
+mod embed;
 mod lines;
 mod path;
 mod table;
@@ -17,6 +21,8 @@ mod table;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 mod tests;
+
+pub use embed::check_table_format;
 
 use crate::event::Frame;
 use std::sync::atomic::{AtomicBool, Ordering};

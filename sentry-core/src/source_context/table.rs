@@ -1,16 +1,14 @@
-//! Reading the table format written by `sentry_build_support::TableWriter` (its `format` module
-//! documents the layout).
+//! Reading the table format that `sentry_build_support::format` defines (and documents) and its
+//! `TableWriter` writes. The layout constants come from there, so writer and reader cannot
+//! disagree; a table of another format version is refused at compile time by `embed_sources!`.
 //!
 //! The table is read in place: parsing checks the header and the section sizes in O(1), every
 //! later read is bounds-checked and answers `None` on bad data, so a corrupt table never panics.
 
-/// `b"SNTRYSRC"`: the first eight bytes of a table.
-const MAGIC: [u8; 8] = *b"SNTRYSRC";
-/// The format version this reader understands.
-const VERSION: u16 = 1;
-const HEADER_LEN: usize = 36;
-const FILE_ENTRY_LEN: usize = 24;
-const MODULE_ENTRY_LEN: usize = 16;
+use sentry_build_support::format::{
+    header_field, u32_at, version_of, Field, Sections, FILE_ENTRY_LEN, HEADER_LEN,
+    MODULE_ENTRY_LEN, PACKAGE_ENTRY_LEN, VERSION,
+};
 
 /// Why a table was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +36,25 @@ impl std::fmt::Display for Invalid {
     }
 }
 
+/// The package an embedded file belongs to, as recorded at build time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PackageInfo {
+    /// The package's name (`my-lib`).
+    pub(crate) name: &'static str,
+    /// Its crate name, the first segment of its module paths (`my_lib`).
+    pub(crate) crate_name: &'static str,
+    /// Its manifest directory as a key prefix (`crates/core`), empty for the workspace root.
+    pub(crate) dir: &'static str,
+}
+
 /// A parsed view of a table.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Table {
     bytes: &'static [u8],
     files: usize,
     modules: usize,
+    packages: usize,
+    sections: Sections,
     strings: &'static [u8],
     data: &'static [u8],
     root: (u32, u32),
@@ -52,34 +63,30 @@ pub(crate) struct Table {
 impl Table {
     /// Checks the header and that the sections add up to the length.
     pub(crate) fn parse(bytes: &'static [u8]) -> Result<Table, Invalid> {
-        if bytes.len() < HEADER_LEN {
+        if bytes.len() < 10 {
             return Err(Invalid::Truncated);
         }
-        if bytes[..8] != MAGIC {
-            return Err(Invalid::Magic);
-        }
-        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        let version = version_of(bytes).ok_or(Invalid::Magic)?;
         if version != VERSION {
             return Err(Invalid::Version(version));
         }
-        let field = |i: usize| u32_at(bytes, 12 + 4 * i).map_or(0, |v| v as usize);
-        let (files, modules, strings_len, data_len) = (field(0), field(1), field(2), field(3));
-        let strings_at = files
-            .checked_mul(FILE_ENTRY_LEN)
-            .and_then(|f| Some(f + modules.checked_mul(MODULE_ENTRY_LEN)?))
-            .and_then(|index| index.checked_add(HEADER_LEN))
-            .ok_or(Invalid::Length)?;
-        let data_at = strings_at.checked_add(strings_len).ok_or(Invalid::Length)?;
-        if data_at.checked_add(data_len) != Some(bytes.len()) {
+        if bytes.len() < HEADER_LEN {
+            return Err(Invalid::Truncated);
+        }
+        let field = |f| header_field(bytes, f).map_or(0, |v| v as usize);
+        let sections = Sections::of(bytes).ok_or(Invalid::Length)?;
+        if sections.end != bytes.len() {
             return Err(Invalid::Length);
         }
         Ok(Table {
             bytes,
-            files,
-            modules,
-            strings: &bytes[strings_at..data_at],
-            data: &bytes[data_at..],
-            root: (field(4) as u32, field(5) as u32),
+            files: field(Field::FileCount),
+            modules: field(Field::ModuleCount),
+            packages: field(Field::PackageCount),
+            sections,
+            strings: &bytes[sections.strings..sections.data],
+            data: &bytes[sections.data..],
+            root: (field(Field::RootOff) as u32, field(Field::RootLen) as u32),
         })
     }
 
@@ -103,7 +110,7 @@ impl Table {
         if i >= self.files {
             return None;
         }
-        let at = HEADER_LEN + i * FILE_ENTRY_LEN;
+        let at = self.sections.files + i * FILE_ENTRY_LEN;
         self.bytes(u32_at(self.bytes, at)?, u32_at(self.bytes, at + 4)?)
     }
 
@@ -137,11 +144,37 @@ impl Table {
     /// The recorded dependencies, skipping damaged entries.
     pub(crate) fn modules(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         (0..self.modules).filter_map(move |i| {
-            let at = HEADER_LEN + self.files * FILE_ENTRY_LEN + i * MODULE_ENTRY_LEN;
+            let at = self.sections.modules + i * MODULE_ENTRY_LEN;
             let field = |k: usize| u32_at(self.bytes, at + 4 * k);
             let name = self.string(field(0)?, field(1)?)?;
             let version = self.string(field(2)?, field(3)?)?;
             Some((name, version))
+        })
+    }
+
+    /// The package file `i` belongs to, when the table records one.
+    pub(crate) fn package_of_file(&self, i: usize) -> Option<PackageInfo> {
+        let [.., package] = self.file_entry(i)?;
+        self.package((package as usize).checked_sub(1)?)
+    }
+
+    /// The recorded package whose crate name is `crate_name`.
+    pub(crate) fn package_by_crate(&self, crate_name: &str) -> Option<PackageInfo> {
+        (0..self.packages)
+            .filter_map(|i| self.package(i))
+            .find(|p| p.crate_name == crate_name)
+    }
+
+    fn package(&self, i: usize) -> Option<PackageInfo> {
+        if i >= self.packages {
+            return None;
+        }
+        let at = self.sections.packages + i * PACKAGE_ENTRY_LEN;
+        let field = |k: usize| u32_at(self.bytes, at + 4 * k);
+        Some(PackageInfo {
+            name: self.string(field(0)?, field(1)?)?,
+            crate_name: self.string(field(2)?, field(3)?)?,
+            dir: self.string(field(4)?, field(5)?)?,
         })
     }
 
@@ -150,7 +183,7 @@ impl Table {
         if i >= self.files {
             return None;
         }
-        let at = HEADER_LEN + i * FILE_ENTRY_LEN;
+        let at = self.sections.files + i * FILE_ENTRY_LEN;
         let mut fields = [0; 6];
         for (k, field) in fields.iter_mut().enumerate() {
             *field = u32_at(self.bytes, at + 4 * k)?;
@@ -166,9 +199,4 @@ impl Table {
         let end = (off as usize).checked_add(len as usize)?;
         self.strings.get(off as usize..end)
     }
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    let b = bytes.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }

@@ -1,6 +1,7 @@
 //! Tables written by the real encoder (`sentry-build-support`, a dev-dependency) and read here.
 
 use super::*;
+use sentry_build_support::format::Package;
 use sentry_build_support::TableWriter;
 
 const LIB: &str = "//! x\n\
@@ -270,14 +271,17 @@ fn no_truncation_or_corrupted_byte_panics() {
         .workspace_root("/ws")
         .add_file("src/lib.rs", LIB)
         .add_file("src/main.rs", "fn main() {}\n")
-        .add_module("log", "0.4.22");
+        .add_module("log", "0.4.22")
+        .add_package(Package::new("app", ""));
     let good = writer.finish().unwrap();
     let probe = |bytes: Vec<u8>| {
         let table = SourceTable::from_embedded(bytes.leak());
         let _ = (table.len(), table.paths().count(), table.modules());
         for path in ["src/lib.rs", "/ws/src/main.rs", "/x/src/lib.rs"] {
             table.apply_to_frame(&mut frame(None, Some(path), 5), 3);
+            table.attribute(&mut frame(None, Some(path), 5));
         }
+        table.attribute(&mut named("app::run", None));
     };
     for len in 0..good.len() {
         probe(good[..len].to_vec());
@@ -289,6 +293,90 @@ fn no_truncation_or_corrupted_byte_panics() {
             probe(bytes);
         }
     }
+}
+
+/// A frame of `function` (demangled, with its path when `module` is `None`), as symbolized.
+fn named(function: &str, abs_path: Option<&str>) -> Frame {
+    let module = function.rsplit_once("::").map(|(m, _)| m.to_owned());
+    Frame {
+        function: Some(function.to_owned()),
+        package: module
+            .as_deref()
+            .map(|m| m.split("::").next().unwrap_or(m).to_owned()),
+        module,
+        abs_path: abs_path.map(str::to_owned),
+        lineno: abs_path.map(|_| 5),
+        ..Frame::default()
+    }
+}
+
+/// An app at the workspace root and a member in `crates/core` whose package is `mylib`.
+fn attributed() -> SourceTable {
+    let mut writer = TableWriter::new();
+    writer
+        .workspace_root("/home/dev/proj")
+        .add_file("src/main.rs", "fn main() {\n    mylib::compute();\n}\n")
+        .add_file("crates/core/src/lib.rs", LIB)
+        .add_file("crates/core/src/db/pool.rs", LIB)
+        .add_package(Package::new("app", ""))
+        .add_package(Package::new("mylib", "crates/core"));
+    SourceTable::from_embedded(writer.finish().unwrap().leak())
+}
+
+#[test]
+fn a_member_is_attributed_to_its_package_not_its_directory() {
+    // Line-tables-only debug info: a short function name, the crate guessed from the directory.
+    let mut f = named("compute", Some("/home/dev/proj/crates/core/src/db/pool.rs"));
+    f.module = Some("core::db::pool".to_owned());
+    f.package = Some("core".to_owned());
+    f.in_app = Some(false);
+    assert!(attributed().attribute(&mut f));
+    assert_eq!(f.package.as_deref(), Some("mylib"));
+    assert_eq!(f.module.as_deref(), Some("mylib::db::pool"));
+    assert_eq!(f.in_app, Some(true));
+}
+
+#[test]
+fn a_full_symbol_path_keeps_its_module() {
+    let mut f = named(
+        "mylib::db::Pool::get",
+        Some("/home/dev/proj/crates/core/src/db/pool.rs"),
+    );
+    assert!(attributed().attribute(&mut f));
+    assert_eq!(f.module.as_deref(), Some("mylib::db::Pool"));
+    assert_eq!(
+        (f.package.as_deref(), f.in_app),
+        (Some("mylib"), Some(true))
+    );
+}
+
+#[test]
+fn frames_without_files_are_attributed_by_their_crate() {
+    // `debug = false`: no file, but the symbol names the crate.
+    let mut f = named("mylib::compute", None);
+    assert!(attributed().attribute(&mut f));
+    assert_eq!(
+        (f.package.as_deref(), f.in_app),
+        (Some("mylib"), Some(true))
+    );
+    let mut std = named("std::rt::lang_start", None);
+    assert!(!attributed().attribute(&mut std));
+    assert_eq!(std.in_app, None);
+}
+
+#[test]
+fn a_file_outside_the_table_is_not_attributed_by_crate_name() {
+    let registry = "/home/u/.cargo/registry/src/index-1/mylib-9.0.0/src/lib.rs";
+    let mut f = named("mylib::compute", Some(registry));
+    assert!(!attributed().attribute(&mut f));
+    assert_eq!(f.in_app, None);
+}
+
+#[test]
+fn tables_without_packages_attribute_nothing() {
+    let mut f = named("x::boom", Some("/home/dev/proj/crates/x/src/lib.rs"));
+    assert!(!workspace().attribute(&mut f));
+    assert_eq!(f.package.as_deref(), Some("x"));
 }
 
 /// Not a timed assertion: prints the cost of a lookup whose file is cached.
@@ -357,7 +445,9 @@ mod properties {
         for path in t.paths().collect::<Vec<_>>() {
             let mut f = frame(Some(path), None, 3);
             t.apply_to_frame(&mut f, 5);
+            t.attribute(&mut f);
         }
+        t.attribute(&mut named("app::run", None));
         let mut f = frame(Some("src/main.rs"), Some("/home/dev/proj/src/main.rs"), 1);
         t.apply_to_frame(&mut f, 5);
     }
@@ -383,6 +473,7 @@ mod properties {
             writer.add_file("src/main.rs", "fn main() {\n    run();\n}\n");
             writer.add_file("src/lib.rs", LIB);
             writer.add_module("serde", "1.0.0");
+            writer.add_package(Package::new("app", ""));
             let mut bytes = writer.finish().unwrap();
             for (at, value) in flips {
                 let i = at.index(bytes.len());

@@ -7,6 +7,11 @@
 //! 3. its crate is the standard library or this SDK → not in app;
 //! 4. it has a file (so it was built from the application's own sources) → in app;
 //! 5. no file at all (no debug info) → not in app.
+//!
+//! These rules are the fallback. A frame of a package embedded in the source table is in app
+//! whatever they say, with the package and module prefix the table records for it (see
+//! `source_context::attribute`): that covers `debug = false` builds, whose frames have no file,
+//! and members whose directory is named like a standard-library crate (`crates/core`).
 
 use super::paths;
 use crate::event::Frame;

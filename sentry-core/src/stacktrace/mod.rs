@@ -9,7 +9,8 @@
 //! 2. trims the SDK's own frames, the panic machinery and the runtime's start frames ([`trim`]);
 //! 3. makes the location the last frame, adding one when debug info is missing ([`anchor`]);
 //! 4. fills `filename` ([`paths`]), `in_app` ([`in_app`]) and source context from the embedded
-//!    [`SourceTable`].
+//!    [`SourceTable`], whose recorded packages also give the exact `package`, module prefix and
+//!    `in_app` of the application's frames (before trimming, and again for the location's frame).
 
 mod anchor;
 mod in_app;
@@ -139,6 +140,12 @@ impl RawStacktrace {
     /// in a process (debug info is loaded); run it on the worker, not the caller's thread.
     pub(crate) fn resolve(&self, cfg: &ResolveConfig<'_>) -> Stacktrace {
         let mut frames = self.symbolize();
+        // Before trimming, which tells the application from the standard library by crate.
+        if let Some(sources) = cfg.sources {
+            for frame in &mut frames {
+                sources.attribute(frame);
+            }
+        }
         trim::trim_callee_end(&mut frames);
         trim::trim_caller_end(&mut frames);
         let mut root = WORKSPACE_ROOT.get().map(String::as_str);
@@ -187,6 +194,8 @@ fn annotate(frames: &mut [Frame], cfg: &ResolveConfig<'_>, workspace_root: Optio
         }
         frame.in_app = Some(in_app::is_in_app(frame, cfg.in_app_allow));
         if let Some(sources) = cfg.sources {
+            // Again: the frame made from the location has a file only now.
+            sources.attribute(frame);
             if frame.filename.is_some() || frame.abs_path.is_some() {
                 sources.apply_to_frame(frame, cfg.context_lines);
             }

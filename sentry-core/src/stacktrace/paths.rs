@@ -105,6 +105,9 @@ pub(crate) fn display_filename(abs_path: &str, workspace_root: Option<&str>) -> 
 /// The crate is the directory above `src/` (`tokio-1.40.0` → `tokio`, `my-app` → `my_app`), or the
 /// library's name in the toolchain (`library/core/src/` → `core`); the module follows the file's
 /// path below `src/` (`src/db/mod.rs` → `my_app::db`). `None` when there is no `src/` directory.
+///
+/// A guess: a frame whose file is in the embedded source table gets the package Cargo knows it
+/// by instead (`crates/core` holding package `mylib` is `mylib`, not `core`).
 pub(crate) fn crate_and_module(abs_path: &str) -> Option<(String, String)> {
     let path = normalize(abs_path);
     let src = path.rfind("/src/")?;

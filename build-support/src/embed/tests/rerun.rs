@@ -37,13 +37,14 @@ fn cache_path(fx: &Fixture) -> PathBuf {
 
 /// Each key in `table` with its inflated contents.
 fn contents(table: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let u32_at = |at: usize| u32::from_le_bytes(table[at..at + 4].try_into().unwrap()) as usize;
-    let (files, modules, strings_len) = (u32_at(12), u32_at(16), u32_at(20));
-    let data = HEADER_LEN + files * FILE_ENTRY_LEN + modules * 16 + strings_len;
+    let sections = Sections::of(table).unwrap();
+    let files = (sections.modules - sections.files) / FILE_ENTRY_LEN;
+    let at = |at: usize| u32_at(table, at).unwrap() as usize;
     let chunks = (0..files).map(|i| {
-        let entry = HEADER_LEN + i * FILE_ENTRY_LEN;
-        let (off, len) = (u32_at(entry + 8), u32_at(entry + 12));
-        miniz_oxide::inflate::decompress_to_vec(&table[data + off..data + off + len]).unwrap()
+        let entry = sections.files + i * FILE_ENTRY_LEN;
+        let (off, len) = (at(entry + 8), at(entry + 12));
+        let chunk = &table[sections.data + off..sections.data + off + len];
+        miniz_oxide::inflate::decompress_to_vec(chunk).unwrap()
     });
     keys(table).into_iter().zip(chunks).collect()
 }
@@ -179,6 +180,7 @@ fn timing_compress_all_vs_reuse_all() {
         out_dir: out.path().to_path_buf(),
         pkg_name: "bench".to_owned(),
         pkg_version: "0.0.0".to_owned(),
+        cargo: None,
         switch: None,
     };
     let embed = SourceEmbed::new()
