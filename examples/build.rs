@@ -1,4 +1,4 @@
 //! Embeds this crate's sources so events show the lines around each frame.
 fn main() {
-    sentry_build_support::embed_sources();
+    watchpost_build::embed_sources();
 }

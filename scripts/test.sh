@@ -6,7 +6,7 @@
 #   fmt        cargo fmt --all --check                                   skip: SKIP_FMT=1
 #   clippy     cargo clippy --workspace --all-targets --all-features     skip: SKIP_CLIPPY=1
 #   doc        cargo doc --workspace --no-deps --all-features            skip: SKIP_DOC=1
-#   features   scripts/check-features.sh (each sentry-core feature alone)  skip: SKIP_FEATURES=1
+#   features   scripts/check-features.sh (each watchpost feature alone)  skip: SKIP_FEATURES=1
 #   licenses   scripts/check-licenses.py (offline license check)       skip: SKIP_LICENSES=1
 #   doctests   cargo test --workspace --doc --all-features               skip: SKIP_DOCTESTS=1
 #   tests      cargo nextest run --workspace --all-features              skip: SKIP_TESTS=1

@@ -1,6 +1,6 @@
 //! Embeds the test crate's own sources, so end-to-end tests can check source context at a server.
 fn main() {
-    sentry_build_support::SourceEmbed::new()
+    watchpost_build::SourceEmbed::new()
         .root("src")
         .root("tests")
         .embed();

@@ -9,7 +9,7 @@
 //! ```text
 //! magic     [u8; 8] = b"SNTRYCCH"
 //! format    u16     = 1
-//! writer    u64 length + bytes: "sentry-build-support <version>"
+//! writer    u64 length + bytes: "watchpost-build <version>"
 //! count     u64
 //! entries   count × { key_len u64, key, raw_len u64, hash u64, level u8, chunk_len u64, chunk }
 //! checksum  u64     content_hash of everything before it
@@ -27,11 +27,11 @@ const FORMAT: u16 = 1;
 /// Another version may compress differently; its chunks are not reused, so a table stays
 /// byte-identical to a fresh build's. (Cargo gives the build script a new `OUT_DIR` when a
 /// dependency's version changes; this does not rely on that.)
-const WRITER: &str = concat!("sentry-build-support ", env!("CARGO_PKG_VERSION"));
+const WRITER: &str = concat!("watchpost-build ", env!("CARGO_PKG_VERSION"));
 /// A directory, so no cache file can be named like a table (table names have no `/`).
-const DIR: &str = "sentry-build-support-cache";
+const DIR: &str = "watchpost-build-cache";
 
-/// Where the cache of the table at `table` lives: `OUT_DIR/sentry-build-support-cache/<name>.cache`.
+/// Where the cache of the table at `table` lives: `OUT_DIR/watchpost-build-cache/<name>.cache`.
 pub(crate) fn path_for(table: &Path) -> PathBuf {
     let mut name = table.file_name().unwrap_or_default().to_owned();
     name.push(".cache");
@@ -303,7 +303,7 @@ mod tests {
         let path = path_for(Path::new("/out/sentry_sources.bin"));
         assert_eq!(
             path,
-            Path::new("/out/sentry-build-support-cache/sentry_sources.bin.cache")
+            Path::new("/out/watchpost-build-cache/sentry_sources.bin.cache")
         );
     }
 }

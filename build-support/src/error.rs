@@ -48,7 +48,7 @@ pub enum Error {
         name: String,
     },
     /// An environment variable Cargo sets for build scripts is missing: not run from `build.rs`.
-    #[error("environment variable `{var}` is not set: call sentry-build-support from a build script (build.rs)")]
+    #[error("environment variable `{var}` is not set: call watchpost-build from a build script (build.rs)")]
     MissingEnv {
         /// The variable's name.
         var: &'static str,

@@ -1,5 +1,5 @@
 //! The source table format (version 2): its one definition, used by the writer here and by the
-//! reader in `sentry_core`.
+//! reader in `watchpost`.
 //!
 //! All integers are little-endian `u32` unless noted; offsets into the string table and the data
 //! section are relative to the start of that section.
@@ -197,11 +197,11 @@ impl Package {
 /// table into `OUT_DIR`; this writer is the format itself, public for tests and tools.
 ///
 /// ```
-/// let mut table = sentry_build_support::TableWriter::new();
+/// let mut table = watchpost_build::TableWriter::new();
 /// table.workspace_root("/home/me/project");
 /// table.add_file("src/main.rs", "fn main() {}\n");
 /// table.add_module("serde", "1.0.200");
-/// table.add_package(sentry_build_support::format::Package::new("my-app", ""));
+/// table.add_package(watchpost_build::format::Package::new("my-app", ""));
 /// let bytes = table.finish().unwrap();
 /// assert_eq!(&bytes[..8], b"SNTRYSRC");
 /// ```

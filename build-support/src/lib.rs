@@ -3,20 +3,20 @@
 //! Called from a crate's `build.rs`, it walks the configured source roots, writes one compact table
 //! (an index plus each file compressed on its own) into `OUT_DIR`, and prints the
 //! `cargo:rerun-if-changed` lines that make Cargo rebuild when a source file is edited, added or
-//! deleted, and only then. `sentry_core::embed_sources!()` pulls the table into the program, and
+//! deleted, and only then. `watchpost::embed_sources!()` pulls the table into the program, and
 //! events then carry the source lines around each frame.
 //!
 //! # Quick start
 //!
 //! ```toml
 //! [build-dependencies]
-//! sentry-build-support = "0.1"
+//! watchpost-build = "0.1"
 //! ```
 //!
 //! ```no_run
 //! // build.rs
 //! fn main() {
-//!     sentry_build_support::embed_sources();
+//!     watchpost_build::embed_sources();
 //! }
 //! ```
 //!
@@ -26,7 +26,7 @@
 //! ```no_run
 //! // build.rs
 //! fn main() {
-//!     sentry_build_support::SourceEmbed::workspace().embed();
+//!     watchpost_build::SourceEmbed::workspace().embed();
 //! }
 //! ```
 //!
@@ -35,7 +35,7 @@
 //! ```no_run
 //! // build.rs
 //! fn main() {
-//!     sentry_build_support::SourceEmbed::new()
+//!     watchpost_build::SourceEmbed::new()
 //!         .root("../shared/src")
 //!         .exclude(r"(^|/)secrets?\.rs$")
 //!         .max_file_bytes(512 * 1024)

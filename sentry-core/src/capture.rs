@@ -81,7 +81,7 @@ impl CaptureOutcome {
 /// Per-event values that override the context's (Elixir's `capture_exception(e, opts)` keywords).
 ///
 /// ```
-/// use sentry_core::{capture_message_with, CaptureOptions, Level, User};
+/// use watchpost::{capture_message_with, CaptureOptions, Level, User};
 /// capture_message_with(
 ///     "payment declined",
 ///     Level::Warning,
@@ -194,7 +194,7 @@ impl AsDynError for dyn StdError + Send + Sync + 'static {
 /// ```
 /// # fn load() -> Result<(), std::io::Error> { Err(std::io::Error::other("disk on fire")) }
 /// if let Err(err) = load() {
-///     sentry_core::capture_error(&err);
+///     watchpost::capture_error(&err);
 /// }
 /// ```
 #[track_caller]
@@ -393,7 +393,7 @@ mod tests {
         );
         assert_eq!(
             event.exception.values[2].module.as_deref(),
-            Some("sentry_core::capture::tests")
+            Some("watchpost::capture::tests")
         );
         assert_eq!(event.title(), "Outer: request failed");
     }

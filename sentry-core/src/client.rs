@@ -174,7 +174,7 @@ impl Client {
         ) {
             Ok(w) => Some(w),
             Err(e) => {
-                log::log!(target: "sentry_core", core.options.log_level, "could not start the Sentry thread {name} ({e}); working without it");
+                log::log!(target: "watchpost", core.options.log_level, "could not start the Sentry thread {name} ({e}); working without it");
                 None
             }
         }
@@ -382,13 +382,13 @@ impl Core {
         self.stats
             .record_drop(DropReason::EventProcessor, "error", 1);
         if !LOGGED.swap(true, Ordering::Relaxed) {
-            log::log!(target: "sentry_core", self.options.log_level, "an event was captured inside a Sentry callback or on a Sentry thread; it was dropped (such events would loop)");
+            log::log!(target: "watchpost", self.options.log_level, "an event was captured inside a Sentry callback or on a Sentry thread; it was dropped (such events would loop)");
         }
         CaptureOutcome::Reentrant
     }
 
     fn hook_failed(&self, hook: &str) {
-        log::log!(target: "sentry_core", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
+        log::log!(target: "watchpost", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
     }
 
     /// A queued job made ready; `None` (counted) if an event's JSON does not read back.
@@ -398,7 +398,7 @@ impl Core {
             Err(e) => {
                 self.stats
                     .record_drop(DropReason::InternalSdkError, "error", 1);
-                log::log!(target: "sentry_core", self.options.log_level, "a queued Sentry event could not be read back ({e}); it was dropped");
+                log::log!(target: "watchpost", self.options.log_level, "a queued Sentry event could not be read back ({e}); it was dropped");
                 None
             }
         }
@@ -627,7 +627,7 @@ impl ClientGuard {
     /// a last client report sent within the same timeout.
     ///
     /// ```
-    /// let guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid options");
+    /// let guard = watchpost::init(watchpost::ClientOptions::new()).expect("valid options");
     /// // ... the program runs ...
     /// let stats = guard.close();
     /// if stats.dropped_total() > 0 {
@@ -670,7 +670,7 @@ static CLOSED_STATS: std::sync::Mutex<Option<TransportStats>> = std::sync::Mutex
 /// Keep the returned guard alive for the life of the program.
 ///
 /// ```
-/// let _guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid Sentry options");
+/// let _guard = watchpost::init(watchpost::ClientOptions::new()).expect("valid Sentry options");
 /// ```
 pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
     let Some(client) = build_client(options)? else {

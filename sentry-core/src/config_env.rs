@@ -58,7 +58,7 @@ impl ClientOptions {
     /// Unknown `SENTRY_*` names are ignored; a bad value is an error naming the variable.
     ///
     /// ```
-    /// use sentry_core::ClientOptions;
+    /// use watchpost::ClientOptions;
     /// let o = ClientOptions::from_vars([
     ///     ("SENTRY_DSN", "https://public@sentry.example.com/1"),
     ///     ("SENTRY_INCLUDED_ENVIRONMENTS", "prod, staging"),

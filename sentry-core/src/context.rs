@@ -48,7 +48,7 @@ struct Inner {
 /// independent copy.
 ///
 /// ```
-/// use sentry_core::{Context, set_tags_context};
+/// use watchpost::{Context, set_tags_context};
 /// set_tags_context([("request_id", "42")]);
 /// let ctx = Context::current().fork();
 /// std::thread::spawn(move || {
@@ -206,7 +206,7 @@ impl Context {
 /// Changes made inside do not outlive the call; the last event id does.
 ///
 /// ```
-/// use sentry_core::{with_scope, capture_message, Level};
+/// use watchpost::{with_scope, capture_message, Level};
 /// with_scope(
 ///     |scope| scope.set_tag("job", "nightly-import"),
 ///     || capture_message("import finished with warnings", Level::Warning),
@@ -309,7 +309,7 @@ impl<F: Future> Future for ContextFuture<F> {
 /// threads, and concurrent tasks never see each other's tags or user.
 ///
 /// ```
-/// use sentry_core::{Context, ContextFutureExt, set_tags_context};
+/// use watchpost::{Context, ContextFutureExt, set_tags_context};
 /// async fn handle(id: u32) {
 ///     set_tags_context([("request_id", id.to_string())]);
 ///     // ... events captured here carry only this request's tag

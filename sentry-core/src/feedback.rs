@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// Feedback from a user, sent with [`capture_user_feedback`].
 ///
 /// ```
-/// use sentry_core::UserFeedback;
+/// use watchpost::UserFeedback;
 /// # let event_id = uuid::Uuid::new_v4();
 /// let feedback = UserFeedback::new("The page crashed when I pressed Pay.")
 ///     .name("Ann")
@@ -106,7 +106,7 @@ impl UserFeedback {
 /// [`SendError::QueueFull`] when the queue had no room.
 ///
 /// ```
-/// use sentry_core::{capture_user_feedback, last_event_id_and_source, UserFeedback};
+/// use watchpost::{capture_user_feedback, last_event_id_and_source, UserFeedback};
 ///
 /// if let Some((event_id, _source)) = last_event_id_and_source() {
 ///     let feedback = UserFeedback::new("It broke when I saved").associated_event_id(event_id);
@@ -141,7 +141,7 @@ const BROWSER_SDK: &str = "https://browser.sentry-cdn.com/7.119.0/bundle.min.js"
 /// of the configured DSN, and `Sentry.showReportDialog`.
 ///
 /// ```
-/// use sentry_core::{last_event_id_and_source, EventSource, ReportDialog};
+/// use watchpost::{last_event_id_and_source, EventSource, ReportDialog};
 ///
 /// let dialog = match last_event_id_and_source() {
 ///     Some((event_id, EventSource::Http)) => {

@@ -40,7 +40,7 @@ where
 /// Decides whether to exclude an event, given where it came from (Elixir `filter`).
 ///
 /// ```
-/// use sentry_core::{ClientOptions, EventSource, Event};
+/// use watchpost::{ClientOptions, EventSource, Event};
 /// // Ignore errors reported by the web layer whose title mentions "client disconnected".
 /// let options = ClientOptions::new().filter(|event: &Event, source: EventSource| {
 ///     source == EventSource::Http && event.title().contains("client disconnected")

@@ -5,22 +5,22 @@
 //! # Quick start
 //!
 //! ```no_run
-//! use sentry_core::{ClientOptions, Level};
+//! use watchpost::{ClientOptions, Level};
 //!
 //! fn main() {
 //!     // Reads SENTRY_DSN, SENTRY_ENVIRONMENT and SENTRY_RELEASE when not set here.
-//!     let _guard = sentry_core::init(
+//!     let _guard = watchpost::init(
 //!         ClientOptions::new()
 //!             .dsn("https://public@sentry.example.com/1")
 //!             .release("my-app@1.0.0"),
 //!     )
 //!     .expect("valid Sentry options");
 //!
-//!     sentry_core::set_tags_context([("region", "eu-west")]);
-//!     sentry_core::capture_message("service started", Level::Info);
+//!     watchpost::set_tags_context([("region", "eu-west")]);
+//!     watchpost::capture_message("service started", Level::Info);
 //!
 //!     if let Err(err) = std::fs::read_to_string("/etc/my-app.toml") {
-//!         sentry_core::capture_error(&err);
+//!         watchpost::capture_error(&err);
 //!     }
 //!     // Panics are reported too (feature `panic`, on by default).
 //! }
@@ -113,5 +113,5 @@ pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG
 #[doc(hidden)]
 pub mod __private {
     pub use crate::source_context::{check_table_format, SourceTable};
-    pub use sentry_sources_macro::embed_sources_impl;
+    pub use watchpost_macros::embed_sources_impl;
 }

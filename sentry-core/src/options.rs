@@ -40,7 +40,7 @@ pub enum QueueOverflowPolicy {
 /// Configuration of the SDK, passed to [`init`](crate::init).
 ///
 /// ```
-/// use sentry_core::{ClientOptions, SendResult};
+/// use watchpost::{ClientOptions, SendResult};
 /// let options = ClientOptions::new()
 ///     .dsn("https://public@sentry.example.com/1")
 ///     .environment("staging")
@@ -392,7 +392,7 @@ impl ClientOptions {
     }
 
     /// Log what the SDK does (at debug level, through `log`; the transport's messages have the
-    /// target `sentry_core::transport`); default false.
+    /// target `watchpost::transport`); default false.
     #[must_use]
     pub fn debug(mut self, on: bool) -> Self {
         self.debug = on;

@@ -58,8 +58,8 @@ impl std::error::Error for TestError {}
 /// sentence, why it failed.
 ///
 /// ```no_run
-/// let options = sentry_core::ClientOptions::from_env().expect("valid SENTRY_* variables");
-/// let outcome = sentry_core::send_test_event(options, &mut std::io::stdout());
+/// let options = watchpost::ClientOptions::from_env().expect("valid SENTRY_* variables");
+/// let outcome = watchpost::send_test_event(options, &mut std::io::stdout());
 /// std::process::exit(if outcome.is_success() { 0 } else { 1 });
 /// ```
 #[track_caller]
@@ -116,7 +116,7 @@ fn run(
         Ok(None) => return TestEventOutcome::NoDsn,
         Err(e) => return fail(out, format!("The configuration is invalid: {e}.")),
     };
-    let mut event = error_event(&TestError, "sentry_core::TestEvent");
+    let mut event = error_event(&TestError, "watchpost::TestEvent");
     if let Some(exc) = event.exception.values.last_mut() {
         exc.mechanism = Some(Mechanism::new("generic", true));
     }

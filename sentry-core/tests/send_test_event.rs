@@ -2,7 +2,7 @@
 //! variables or a file, against a real loopback server. Each outcome's text is checked, and the
 //! secret key is never printed in full.
 
-use sentry_core::testing::{MockResponse, MockServer};
+use watchpost::testing::{MockResponse, MockServer};
 use std::process::{Command, Output};
 
 const SECRET: &str = "s3cr3tvalue";

@@ -57,19 +57,19 @@ pub(crate) fn fallback(krate: &TokenStream, error: syn::Error) -> TokenStream {
 fn missing_build_script() -> String {
     "embed_sources!() needs the build script step, and this package has no build script \
      (OUT_DIR is not set).\n\
-     Add to Cargo.toml:\n    [build-dependencies]\n    sentry-build-support = \"0.1\"\n\
-     and create build.rs next to it:\n    fn main() {\n        sentry_build_support::embed_sources();\n    }"
+     Add to Cargo.toml:\n    [build-dependencies]\n    watchpost-build = \"0.1\"\n\
+     and create build.rs next to it:\n    fn main() {\n        watchpost_build::embed_sources();\n    }"
         .to_owned()
 }
 
 fn missing_table(name: &str) -> String {
     let call = if name == "sentry_sources.bin" {
-        "sentry_build_support::embed_sources();".to_owned()
+        "watchpost_build::embed_sources();".to_owned()
     } else {
-        format!("sentry_build_support::SourceEmbed::new().file_name(\"{name}\").embed();")
+        format!("watchpost_build::SourceEmbed::new().file_name(\"{name}\").embed();")
     };
     format!(
         "embed_sources!() found no `{name}` in OUT_DIR: the build script does not write it.\n\
-         Call this from build.rs (with `sentry-build-support` in [build-dependencies]):\n    {call}"
+         Call this from build.rs (with `watchpost-build` in [build-dependencies]):\n    {call}"
     )
 }

@@ -1,27 +1,27 @@
 //! The expansion behind `embed_sources!` of the Sentry runtime crate: pulls the source table
-//! that `sentry-build-support` wrote into `OUT_DIR` into the program.
+//! that `watchpost-build` wrote into `OUT_DIR` into the program.
 //!
 //! Use it through the runtime crate's `embed_sources!`, a `macro_rules!` macro that passes its own
 //! path (`$crate`) in, so the generated code names the runtime however the user's `Cargo.toml`
-//! calls it (`foo = { package = "sentry-core", .. }`) and reaches only its `__private` module.
+//! calls it (`foo = { package = "watchpost", .. }`) and reaches only its `__private` module.
 //! The build script step comes first:
 //!
 //! ```toml
 //! # Cargo.toml
 //! [build-dependencies]
-//! sentry-build-support = "0.1"
+//! watchpost-build = "0.1"
 //! ```
 //!
 //! ```ignore
 //! // build.rs
 //! fn main() {
-//!     sentry_build_support::embed_sources();
+//!     watchpost_build::embed_sources();
 //! }
 //! ```
 //!
 //! ```ignore
 //! // src/main.rs
-//! static SOURCES: sentry_core::SourceTable = sentry_core::embed_sources!();
+//! static SOURCES: watchpost::SourceTable = watchpost::embed_sources!();
 //! ```
 
 #![deny(missing_docs, unreachable_pub)]
@@ -35,7 +35,7 @@ use proc_macro::TokenStream;
 /// `embed_sources_impl!($crate; args)`: the expansion of the runtime's `embed_sources!(args)`.
 ///
 /// Expands to a `$crate::__private::SourceTable` (usable in a `static` or `const`) holding the
-/// table that `sentry-build-support` wrote into `OUT_DIR`, with a compile-time check that its
+/// table that `watchpost-build` wrote into `OUT_DIR`, with a compile-time check that its
 /// format is the one the runtime reads. `args` is nothing (the default `sentry_sources.bin`) or
 /// one file name. When the build script step is missing, compilation fails with one error that
 /// says what to add. Not for direct use: call the runtime's `embed_sources!`.

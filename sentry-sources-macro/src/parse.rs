@@ -5,7 +5,7 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Token};
 
-/// The file name `sentry-build-support` writes unless told otherwise.
+/// The file name `watchpost-build` writes unless told otherwise.
 const DEFAULT_FILE_NAME: &str = "sentry_sources.bin";
 
 /// The macro's arguments.

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_build_support::TableWriter;
+use watchpost_build::TableWriter;
 use std::path::Path;
 
 #[test]
@@ -26,7 +26,7 @@ fn ui() {
         TableWriter::new().finish().unwrap(),
     )
     .unwrap();
-    // A table of a format this runtime does not read, as a newer sentry-build-support writes.
+    // A table of a format this runtime does not read, as a newer watchpost-build writes.
     let mut newer = TableWriter::new().finish().unwrap();
     newer[8..10].copy_from_slice(&99u16.to_le_bytes());
     std::fs::write(out_dir.join("newer.bin"), newer).unwrap();

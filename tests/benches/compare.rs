@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Both SDKs send over HTTP (ureq) to the same local sink, a real HTTP server on 127.0.0.1 that
-//! answers 200 (`sentry_core::testing::MockServer`, run by this process). Each SDK installs a
+//! answers 200 (`watchpost::testing::MockServer`, run by this process). Each SDK installs a
 //! global client and a panic hook, so every metric group runs in a child process of its own:
 //! this binary re-executes itself with `SENTRY_COMPARE_CHILD="<group> <sdk>"`, the child prints
 //! `= key value` lines, and the parent counts what reached the sink, takes the median over the
@@ -34,7 +34,7 @@ use compare::{child, fixture, machine, peers, report, serialize, sinks, stats};
 
 use child::Group;
 use peers::Sdk;
-use sentry_core::testing::MockServer;
+use watchpost::testing::MockServer;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

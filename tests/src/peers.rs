@@ -150,8 +150,8 @@ struct Control {
 impl Bugsink {
     /// Options for a client that sends to this server, environment `e2e`, ignoring `SENTRY_*`
     /// variables.
-    pub fn client_options(&self) -> sentry_core::ClientOptions {
-        sentry_core::ClientOptions::new()
+    pub fn client_options(&self) -> watchpost::ClientOptions {
+        watchpost::ClientOptions::new()
             .use_env(false)
             .dsn(self.dsn.clone())
             .environment("e2e")

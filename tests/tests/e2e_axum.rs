@@ -4,15 +4,15 @@
 
 use axum::routing::get;
 use axum::Router;
-use sentry_core::tower::SentryLayer;
-use sentry_core::SourceTable;
+use watchpost::tower::SentryLayer;
+use watchpost::SourceTable;
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, top_frame, Bugsink};
 
-static SOURCES: SourceTable = sentry_core::embed_sources!();
+static SOURCES: SourceTable = watchpost::embed_sources!();
 
 async fn checkout() -> &'static str {
-    sentry_core::set_tags_context([("feature", "checkout")]);
+    watchpost::set_tags_context([("feature", "checkout")]);
     panic!("payment provider unreachable");
 }
 
@@ -20,7 +20,7 @@ async fn checkout() -> &'static str {
 fn a_panicking_handler_reaches_bugsink_with_request_and_source() {
     let bugsink = Bugsink::start();
     let guard =
-        sentry_core::init(bugsink.client_options().source_table(SOURCES)).expect("valid options");
+        watchpost::init(bugsink.client_options().source_table(SOURCES)).expect("valid options");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -85,7 +85,7 @@ fn a_panicking_handler_reaches_bugsink_with_request_and_source() {
     );
     assert_eq!(
         top["pre_context"][2],
-        "    sentry_core::set_tags_context([(\"feature\", \"checkout\")]);"
+        "    watchpost::set_tags_context([(\"feature\", \"checkout\")]);"
     );
     assert_relay_clean(data);
 }

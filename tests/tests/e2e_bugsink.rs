@@ -2,7 +2,7 @@
 //! and every envelope we sent is also read by the Python SDK's envelope reader and every event
 //! passes Relay's normalizer.
 
-use sentry_core::{
+use watchpost::{
     capture_error, capture_message, capture_message_with, Breadcrumb, CaptureOptions,
     CaptureOutcome, ClientOptions, Level, SendResult, User,
 };
@@ -59,7 +59,7 @@ fn stored<'a>(events: &'a [Value], id: &str) -> &'a Value {
 fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     let bugsink = Bugsink::start();
     let recorder = RecordingClient::new();
-    let guard = sentry_core::init(
+    let guard = watchpost::init(
         bugsink
             .client_options()
             .release("e2e-app@1.0.0")
@@ -81,10 +81,10 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     let message_id = sent_id(&capture_message("disk almost full", Level::Warning));
 
     // 3. User, tags, extra, breadcrumbs and a custom fingerprint; two events share a fingerprint.
-    sentry_core::set_user_context(User::with_id("user-42"));
-    sentry_core::set_tags_context([("locale", "en-us")]);
-    sentry_core::set_extra_context([("day_of_week", "Friday")]);
-    sentry_core::add_breadcrumb(Breadcrumb::new("web.request", "GET /checkout"));
+    watchpost::set_user_context(User::with_id("user-42"));
+    watchpost::set_tags_context([("locale", "en-us")]);
+    watchpost::set_extra_context([("day_of_week", "Friday")]);
+    watchpost::add_breadcrumb(Breadcrumb::new("web.request", "GET /checkout"));
     let grouped = |text: &str, group: &str| {
         sent_id(&capture_message_with(
             text,
@@ -140,7 +140,7 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     assert_eq!(data["tags"]["suite"], "e2e");
     assert_eq!(data["contexts"]["runtime"]["name"], "rustc");
     assert_eq!(data["contexts"]["device"]["arch"], std::env::consts::ARCH);
-    assert_eq!(data["sdk"]["name"], sentry_core::SDK_NAME);
+    assert_eq!(data["sdk"]["name"], watchpost::SDK_NAME);
 
     // The message.
     let m = &stored(&events, &message_id)["data"];
@@ -219,7 +219,7 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
 fn send_test_event_reaches_bugsink() {
     let bugsink = Bugsink::start();
     let mut out = Vec::new();
-    let outcome = sentry_core::send_test_event(
+    let outcome = watchpost::send_test_event(
         ClientOptions::new()
             .use_env(false)
             .dsn(bugsink.dsn.clone())
@@ -227,7 +227,7 @@ fn send_test_event_reaches_bugsink() {
         &mut out,
     );
     let text = String::from_utf8(out).unwrap();
-    let sentry_core::TestEventOutcome::Sent { event_id, .. } = outcome else {
+    let watchpost::TestEventOutcome::Sent { event_id, .. } = outcome else {
         panic!("expected Sent, got {outcome:?}:\n{text}");
     };
     assert!(

@@ -2,11 +2,11 @@
 //! (strict validation) as an unhandled event whose top frame shows the panicking line and the
 //! lines around it, and the event passes Relay's normalizer.
 
-use sentry_core::SourceTable;
+use watchpost::SourceTable;
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, top_frame, Bugsink};
 
-static SOURCES: SourceTable = sentry_core::embed_sources!();
+static SOURCES: SourceTable = watchpost::embed_sources!();
 
 #[inline(never)]
 fn divide_stock(items: u32, boxes: u32) -> u32 {
@@ -20,7 +20,7 @@ fn divide_stock(items: u32, boxes: u32) -> u32 {
 fn a_panic_with_source_context_reaches_bugsink() {
     let bugsink = Bugsink::start();
     let guard =
-        sentry_core::init(bugsink.client_options().source_table(SOURCES)).expect("valid options");
+        watchpost::init(bugsink.client_options().source_table(SOURCES)).expect("valid options");
 
     let worker = std::thread::Builder::new()
         .name("stock-worker".into())

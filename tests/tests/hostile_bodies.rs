@@ -12,9 +12,9 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::post;
 use axum::Router;
-use sentry_core::testing::{with_client, MockServer};
-use sentry_core::tower::{RecordingBody, SentryLayer, DEFAULT_BODY_LIMIT};
-use sentry_core::{ClientOptions, Context, SendResult};
+use watchpost::testing::{with_client, MockServer};
+use watchpost::tower::{RecordingBody, SentryLayer, DEFAULT_BODY_LIMIT};
+use watchpost::{ClientOptions, Context, SendResult};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -60,8 +60,8 @@ async fn echo(req: Request) -> &'static str {
         .unwrap_or_default()
         .to_owned();
     let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
-    sentry_core::set_tags_context([("case", case)]);
-    sentry_core::capture_message("body read", sentry_core::Level::Info);
+    watchpost::set_tags_context([("case", case)]);
+    watchpost::capture_message("body read", watchpost::Level::Info);
     "ok"
 }
 

@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::{with_client, MockServer};
-use sentry_core::{
+use watchpost::testing::{with_client, MockServer};
+use watchpost::{
     capture_event, capture_message, capture_message_with, CaptureOptions, CaptureOutcome,
     ClientOptions, DropReason, Event, Exception, Frame, Level, SendError, SendResult, Stacktrace,
 };
@@ -105,7 +105,7 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
         .dsn(server.dsn())
         .use_env(false)
         .queue_capacity(1000)
-        .before_send(move |event: sentry_core::Event| {
+        .before_send(move |event: watchpost::Event| {
             let _ = gate.lock().unwrap().recv_timeout(WAIT);
             Some(event)
         });
@@ -121,14 +121,14 @@ fn deep_extra_events_queued_as_json_are_all_delivered() {
                 "{outcome:?}"
             );
         }
-        let waiting = sentry_core::stats().queue_depth;
+        let waiting = watchpost::stats().queue_depth;
         assert!(
             waiting > 64,
             "only {waiting} events waited: none was queued as JSON"
         );
         drop(open_gate);
-        assert!(sentry_core::flush(WAIT), "flush timed out");
-        sentry_core::stats()
+        assert!(watchpost::flush(WAIT), "flush timed out");
+        watchpost::stats()
     });
     assert_eq!(stats.dropped_total(), 0, "{stats:?}");
     let events = server.wait_for_events(EVENTS, WAIT);
@@ -208,7 +208,7 @@ fn an_event_that_cannot_fit_the_size_limit_is_dropped_and_counted() {
     let mut event = Event::new();
     event.exception.values.push(exception);
     let (outcome, stats) = with_client(sync_options(server.dsn()), || {
-        (capture_event(event), sentry_core::stats())
+        (capture_event(event), watchpost::stats())
     });
     assert!(
         matches!(
@@ -259,10 +259,10 @@ fn bugsink_stores_the_trimmed_message_and_the_deepest_extra() {
 fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
     const LIMIT: usize = 1_000_000; // The SDK's event budget, under Relay's 1 MiB.
     let received = received(|| {
-        sentry_core::configure_scope(|scope| {
+        watchpost::configure_scope(|scope| {
             for i in 0..100 {
                 let crumb =
-                    sentry_core::Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
+                    watchpost::Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
                 scope.add_breadcrumb(crumb, 100);
             }
             for i in 0..80 {
@@ -293,7 +293,7 @@ fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
 #[test]
 fn a_deep_value_added_by_before_send_is_bounded_too() {
     let server = MockServer::start();
-    let options = sync_options(server.dsn()).before_send(|mut event: sentry_core::Event| {
+    let options = sync_options(server.dsn()).before_send(|mut event: watchpost::Event| {
         event.extra.insert("late".into(), deep(100_000));
         Some(event)
     });

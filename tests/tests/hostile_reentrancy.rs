@@ -8,8 +8,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::MockServer;
-use sentry_core::{
+use watchpost::testing::MockServer;
+use watchpost::{
     capture_message, CaptureOutcome, ClientOptions, Context, DropReason, HttpClient, HttpError,
     HttpRequest, HttpResponse, Level,
 };
@@ -36,18 +36,18 @@ fn options(server: &MockServer) -> ClientOptions {
 #[test]
 fn a_panic_inside_configure_scope_is_reported_and_the_thread_goes_on() {
     let server = MockServer::start();
-    let guard = sentry_core::init(options(&server)).unwrap();
+    let guard = watchpost::init(options(&server)).unwrap();
     returns_within_deadline(|| {
-        sentry_core::set_tags_context([("before", "1")]);
+        watchpost::set_tags_context([("before", "1")]);
         let r = std::panic::catch_unwind(|| {
-            sentry_core::configure_scope(|s| {
+            watchpost::configure_scope(|s| {
                 s.set_tag("lost", "with the panic");
                 panic!("inside configure_scope");
             })
         });
         assert!(r.is_err());
         // The scope is usable, and the closure's half-made change was dropped with it.
-        let tags = sentry_core::configure_scope(|s| s.tags().clone());
+        let tags = watchpost::configure_scope(|s| s.tags().clone());
         assert_eq!(tags.get("before").map(String::as_str), Some("1"));
         assert!(!tags.contains_key("lost"));
     });
@@ -63,7 +63,7 @@ fn a_panic_inside_configure_scope_is_reported_and_the_thread_goes_on() {
 
 #[test]
 fn logging_and_formatting_the_context_inside_configure_scope_do_not_deadlock() {
-    use sentry_core::log::SentryLogger;
+    use watchpost::log::SentryLogger;
     SentryLogger::new()
         .event_level(log::LevelFilter::Error)
         .breadcrumb_level(log::LevelFilter::Info)
@@ -71,9 +71,9 @@ fn logging_and_formatting_the_context_inside_configure_scope_do_not_deadlock() {
         .unwrap();
     log::set_max_level(log::LevelFilter::Info);
     let server = MockServer::start();
-    let guard = sentry_core::init(options(&server)).unwrap();
+    let guard = watchpost::init(options(&server)).unwrap();
     let debug_text = returns_within_deadline(|| {
-        let text = sentry_core::configure_scope(|s| {
+        let text = watchpost::configure_scope(|s| {
             s.set_tag("job", "import");
             log::info!("a breadcrumb from inside configure_scope");
             log::error!("an event from inside configure_scope");
@@ -104,12 +104,12 @@ fn logging_and_formatting_the_context_inside_configure_scope_do_not_deadlock() {
 fn tracing_inside_configure_scope_does_not_deadlock() {
     use tracing_subscriber::layer::SubscriberExt;
     let subscriber =
-        tracing_subscriber::registry().with(sentry_core::tracing::SentryTracingLayer::new());
+        tracing_subscriber::registry().with(watchpost::tracing::SentryTracingLayer::new());
     tracing::subscriber::set_global_default(subscriber).unwrap();
     let server = MockServer::start();
-    let guard = sentry_core::init(options(&server)).unwrap();
+    let guard = watchpost::init(options(&server)).unwrap();
     returns_within_deadline(|| {
-        sentry_core::configure_scope(|s| {
+        watchpost::configure_scope(|s| {
             s.set_tag("k", "v");
             tracing::info!("breadcrumb inside configure_scope");
             tracing::error!("event inside configure_scope");
@@ -124,14 +124,14 @@ fn a_capture_inside_before_send_is_refused_and_counted_not_looped() {
     let server = MockServer::start();
     let inner = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = inner.clone();
-    let opts = options(&server).before_send(move |event: sentry_core::Event| {
+    let opts = options(&server).before_send(move |event: watchpost::Event| {
         seen.lock()
             .unwrap()
             .push(capture_message("from before_send", Level::Error));
         Some(event)
     });
     // `init`, not `with_client`: the worker must see the global client, as in production.
-    let guard = sentry_core::init(opts).unwrap();
+    let guard = watchpost::init(opts).unwrap();
     assert!(capture_message("outer", Level::Error).is_accepted());
     assert!(guard.flush(Duration::from_secs(10)));
     let stats = guard.close();
@@ -147,14 +147,14 @@ fn captures_inside_filter_and_after_send_are_refused_too() {
     let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
     let (a, b) = (outcomes.clone(), outcomes.clone());
     let opts = options(&server)
-        .filter(move |_: &sentry_core::Event, _| {
+        .filter(move |_: &watchpost::Event, _| {
             a.lock().unwrap().push(capture_message("f", Level::Error));
             false
         })
-        .after_send(move |_: &sentry_core::Event, _: &CaptureOutcome| {
+        .after_send(move |_: &watchpost::Event, _: &CaptureOutcome| {
             b.lock().unwrap().push(capture_message("a", Level::Error));
         });
-    let guard = sentry_core::init(opts).unwrap();
+    let guard = watchpost::init(opts).unwrap();
     capture_message("outer", Level::Error);
     assert!(guard.flush(Duration::from_secs(10)));
     drop(guard);
@@ -184,7 +184,7 @@ fn a_panic_on_the_sdk_thread_is_counted_and_not_fed_back() {
     let client = Arc::new(PanickingClient::default());
     // `init` installs the panic hook: without the guard, the worker's panic would be
     // captured, sent through the same panicking client, and so on.
-    let guard = sentry_core::init(
+    let guard = watchpost::init(
         options(&server)
             .http_client(client.clone())
             .send_client_reports(false),

@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::{MockResponse, MockServer};
-use sentry_core::{capture_message, CaptureOutcome, ClientOptions, DropReason, Level};
+use watchpost::testing::{MockResponse, MockServer};
+use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Level};
 use serde_json::Value;
 use std::process::Command;
 use std::sync::mpsc::channel;
@@ -54,7 +54,7 @@ fn what_shutdown_leaves_behind_is_reported_to_the_server_and_readable_afterwards
         .dsn(server.dsn())
         .use_env(false)
         .shutdown_timeout(Duration::from_millis(800));
-    let guard = sentry_core::init(opts).unwrap();
+    let guard = watchpost::init(opts).unwrap();
     for i in 0..2000 {
         capture_message(format!("queued {i}"), Level::Error);
     }
@@ -65,7 +65,7 @@ fn what_shutdown_leaves_behind_is_reported_to_the_server_and_readable_afterwards
     let accounted = closed.sent + left;
     assert!((1998..=2000).contains(&accounted), "{closed:?}");
     // The same counters once the guard is gone.
-    assert_eq!(sentry_core::stats(), closed);
+    assert_eq!(watchpost::stats(), closed);
     // The last client report carried the shutdown's drops.
     let reported: u64 = server
         .client_reports()
@@ -94,14 +94,14 @@ fn capturing_never_waits_on_a_blocked_callback_even_with_both_queues_full() {
         .use_env(false)
         .queue_capacity(10)
         .cache_dir(dir.path())
-        .before_send(move |event: sentry_core::Event| {
+        .before_send(move |event: watchpost::Event| {
             let _ = release
                 .lock()
                 .unwrap()
                 .recv_timeout(Duration::from_secs(30));
             Some(event)
         });
-    let guard = sentry_core::init(opts).unwrap();
+    let guard = watchpost::init(opts).unwrap();
     let (done_tx, done_rx) = channel();
     std::thread::spawn(move || {
         let outcomes: Vec<CaptureOutcome> = (0..200)

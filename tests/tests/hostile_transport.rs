@@ -6,8 +6,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::{with_client, MockResponse, MockServer, ReceivedRequest};
-use sentry_core::{capture_message, ClientOptions, DropReason, Level, TransportStats};
+use watchpost::testing::{with_client, MockResponse, MockServer, ReceivedRequest};
+use watchpost::{capture_message, ClientOptions, DropReason, Level, TransportStats};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -70,8 +70,8 @@ fn a_redirect_to_another_host_is_not_followed_and_counts_as_send_error() {
         for i in 0..3 {
             capture_message(format!("redirected {i}"), Level::Error);
         }
-        assert!(sentry_core::flush(FLUSH), "flush timed out");
-        sentry_core::stats()
+        assert!(watchpost::flush(FLUSH), "flush timed out");
+        watchpost::stats()
     });
     // The flush returned: every envelope got its answer, nothing is still on its way.
     let stolen: Vec<_> = elsewhere
@@ -111,7 +111,7 @@ fn malformed_dsns_with_a_secret_never_show_it_in_the_init_error() {
         "ftp://pub:TOPSECRET@host/1",
         "http://pub:TOPSECRET@ho st/1",
     ] {
-        let err = match sentry_core::init(ClientOptions::new().dsn(dsn).use_env(false)) {
+        let err = match watchpost::init(ClientOptions::new().dsn(dsn).use_env(false)) {
             Err(err) => err,
             Ok(_) => panic!("{dsn:?} was accepted"),
         };
@@ -196,9 +196,9 @@ fn against_a_silent_server(
         // The first send times out; the two queued behind it must not each wait out more
         // timeouts. Bound: two timeouts and slack (four attempts would take over 8 s).
         let bound = 2 * timeout + Duration::from_secs(1);
-        let done = wait_until(start + bound, || settled(&sentry_core::stats()));
+        let done = wait_until(start + bound, || settled(&watchpost::stats()));
         let took = start.elapsed();
-        let stats = sentry_core::stats();
+        let stats = watchpost::stats();
         assert!(done, "the queue was blocked for {took:?}: {stats:?}");
         (took, stats)
     });

@@ -1,7 +1,7 @@
 //! `capture_anyhow`: the chain, the mechanism and a stack trace that reaches the application.
 
 use anyhow::Context as _;
-use sentry_core::testing::with_captured_events;
+use watchpost::testing::with_captured_events;
 
 fn read_config() -> anyhow::Result<String> {
     let err = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
@@ -14,7 +14,7 @@ fn read_config() -> anyhow::Result<String> {
 fn the_chain_is_root_cause_first_with_the_outer_context_as_title() {
     let (_, events) = with_captured_events(|| {
         if let Err(err) = read_config() {
-            sentry_core::capture_anyhow(&err);
+            watchpost::capture_anyhow(&err);
         }
     });
     assert_eq!(events.len(), 1);
@@ -55,9 +55,9 @@ fn the_chain_is_root_cause_first_with_the_outer_context_as_title() {
 fn per_event_options_apply() {
     let (_, events) = with_captured_events(|| {
         let err = anyhow::anyhow!("quota exceeded");
-        sentry_core::capture_anyhow_with(
+        watchpost::capture_anyhow_with(
             &err,
-            sentry_core::CaptureOptions::new().tag("tenant", "acme"),
+            watchpost::CaptureOptions::new().tag("tenant", "acme"),
         );
     });
     assert_eq!(events[0].tags["tenant"], "acme");

@@ -3,9 +3,9 @@
 //! The global logger is installed once for this binary; each test captures its events in memory
 //! (`EventCapture`, bound to the test's thread) and tells its forwarded records apart by text.
 
-use sentry_core::log::{MetadataCapture, SentryLogger};
-use sentry_core::testing::EventCapture;
-use sentry_core::{ClientOptions, Level};
+use watchpost::log::{MetadataCapture, SentryLogger};
+use watchpost::testing::EventCapture;
+use watchpost::{ClientOptions, Level};
 use std::sync::{Mutex, OnceLock};
 
 /// The application's own logger: keeps every record it is given as `LEVEL target: message`.
@@ -108,7 +108,7 @@ fn the_wrapped_logger_receives_every_record() {
         log::debug!("fwd-debug");
         log::info!("fwd-info");
         log::error!("fwd-error");
-        log::error!(target: "sentry_core::transport", "fwd-sdk");
+        log::error!(target: "watchpost::transport", "fwd-sdk");
     });
     for text in [
         "TRACE integration_log: fwd-trace",
@@ -127,8 +127,8 @@ fn records_of_the_sdk_are_never_reported() {
     install();
     let capture = EventCapture::new();
     capture.run(|| {
-        log::error!(target: "sentry_core", "sdk-own-error");
-        log::info!(target: "sentry_core::client", "sdk-own-info");
+        log::error!(target: "watchpost", "sdk-own-error");
+        log::info!(target: "watchpost::client", "sdk-own-info");
         log::error!("after the sdk records");
     });
     let events = capture.events();
@@ -141,7 +141,7 @@ fn records_of_the_sdk_are_never_reported() {
 fn logging_while_reporting_does_not_recurse() {
     install();
     // A callback that logs runs inside the report of the first error.
-    let options = ClientOptions::new().before_send(|event: sentry_core::Event| {
+    let options = ClientOptions::new().before_send(|event: watchpost::Event| {
         log::error!("logged-from-before-send");
         Some(event)
     });
@@ -161,12 +161,12 @@ fn logging_while_reporting_does_not_recurse() {
 #[test]
 fn a_failing_callback_logged_by_the_sdk_is_forwarded_not_reported() {
     install();
-    let options = ClientOptions::new().before_send(|_: sentry_core::Event| panic!("callback bug"));
+    let options = ClientOptions::new().before_send(|_: watchpost::Event| panic!("callback bug"));
     let capture = EventCapture::with_options(options);
     capture.run(|| log::error!("trigger"));
     assert!(capture.events().is_empty());
     assert!(
-        was_forwarded("sentry_core"),
+        was_forwarded("watchpost"),
         "the SDK's own warning reaches the app's logger"
     );
 }

@@ -9,9 +9,9 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Query};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sentry_core::testing::{with_client, MockResponse, MockServer};
-use sentry_core::tower::{HandlerPanic, SentryLayer};
-use sentry_core::{ClientOptions, Context, EventSource, SendResult, User};
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::tower::{HandlerPanic, SentryLayer};
+use watchpost::{ClientOptions, Context, EventSource, SendResult, User};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,10 +25,10 @@ const WAIT: Duration = Duration::from_secs(10);
 /// The events received so far by the server the global client of this binary reports to
 /// (started, with `init`, on first use).
 fn global_events() -> Vec<Value> {
-    static GLOBAL: OnceLock<(Mutex<MockServer>, sentry_core::ClientGuard)> = OnceLock::new();
+    static GLOBAL: OnceLock<(Mutex<MockServer>, watchpost::ClientGuard)> = OnceLock::new();
     let (server, _guard) = GLOBAL.get_or_init(|| {
         let server = MockServer::start();
-        let guard = sentry_core::init(ClientOptions::new().dsn(server.dsn()).use_env(false))
+        let guard = watchpost::init(ClientOptions::new().dsn(server.dsn()).use_env(false))
             .expect("valid options");
         (Mutex::new(server), guard)
     });
@@ -109,7 +109,7 @@ fn tag<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
 fn panicking_handler_answers_500_and_is_reported_once_with_the_scrubbed_request() {
     global_events();
     async fn boom() -> &'static str {
-        sentry_core::set_tags_context([("test", "panic")]);
+        watchpost::set_tags_context([("test", "panic")]);
         panic!("kaboom in the handler");
     }
     let addr = serve(
@@ -130,7 +130,7 @@ fn panicking_handler_answers_500_and_is_reported_once_with_the_scrubbed_request(
     assert_eq!(status, 500);
 
     let events = wait_matching(1, |e| tag(e, "test") == Some("panic"));
-    assert!(sentry_core::flush(WAIT));
+    assert!(watchpost::flush(WAIT));
     std::thread::sleep(Duration::from_millis(200));
     let all_panics: Vec<Value> = global_events()
         .into_iter()
@@ -192,20 +192,20 @@ fn concurrent_requests_never_share_tags_user_or_breadcrumbs() {
                         let id = q.get("id").cloned().unwrap_or_default();
                         let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                         max_in_flight.fetch_max(now, Ordering::SeqCst);
-                        sentry_core::set_tags_context([
+                        watchpost::set_tags_context([
                             ("test", "concurrency".to_owned()),
                             ("req", id.clone()),
                         ]);
-                        sentry_core::set_user_context(User::with_id(id.clone()));
+                        watchpost::set_user_context(User::with_id(id.clone()));
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        sentry_core::add_breadcrumb(sentry_core::Breadcrumb::new(
+                        watchpost::add_breadcrumb(watchpost::Breadcrumb::new(
                             "step",
                             format!("crumb {id}"),
                         ));
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        sentry_core::capture_message(
+                        watchpost::capture_message(
                             format!("request {id}"),
-                            sentry_core::Level::Info,
+                            watchpost::Level::Info,
                         );
                         in_flight.fetch_sub(1, Ordering::SeqCst);
                         "ok"
@@ -260,7 +260,7 @@ fn server_errors_are_reported_only_when_enabled_and_not_twice() {
             .route(
                 "/captured",
                 get(|| async {
-                    sentry_core::capture_message("explicit", sentry_core::Level::Error);
+                    watchpost::capture_message("explicit", watchpost::Level::Error);
                     (http::StatusCode::INTERNAL_SERVER_ERROR, "failed")
                 }),
             )
@@ -305,10 +305,10 @@ fn error_page_offers_the_feedback_dialog_for_the_panic_event() {
     let server = MockServer::start();
     let ctx = own_context(&server, true);
     let error_page = |panic: &HandlerPanic| {
-        let (id, source) = sentry_core::last_event_id_and_source().expect("the panic was reported");
+        let (id, source) = watchpost::last_event_id_and_source().expect("the panic was reported");
         assert_eq!(source, EventSource::Http);
         assert_eq!(Some(id), panic.event_id);
-        let dialog = sentry_core::ReportDialog::new(id)
+        let dialog = watchpost::ReportDialog::new(id)
             .to_html()
             .unwrap_or_default();
         http::Response::builder()
@@ -327,7 +327,7 @@ fn error_page_offers_the_feedback_dialog_for_the_panic_event() {
             ext.get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(a)| a.ip())
         })
-        .capture_request_body(sentry_core::tower::DEFAULT_BODY_LIMIT, Body::new);
+        .capture_request_body(watchpost::tower::DEFAULT_BODY_LIMIT, Body::new);
     let addr = serve(Router::new().route("/order", post(order)).layer(layer));
 
     let mut resp = agent()
@@ -363,14 +363,14 @@ fn user_feedback_in_background_mode_is_queued_not_waited_for() {
     let (result, stats) = with_client(options, || {
         // Returns while the server holds the request: a call that waited would get a timeout
         // error after 60 s.
-        let result = sentry_core::capture_user_feedback(sentry_core::UserFeedback::new("slow"));
+        let result = watchpost::capture_user_feedback(watchpost::UserFeedback::new("slow"));
         let requests = server.wait_for_requests(1, WAIT);
         assert_eq!(
             requests[0].items_json("feedback").len(),
             1,
             "sent by the worker"
         );
-        (result, sentry_core::stats())
+        (result, watchpost::stats())
     });
     let id = result.expect("queued");
     assert_eq!(stats.sent, 0, "no answer yet");
@@ -389,8 +389,8 @@ fn user_feedback_is_sent_as_a_feedback_item() {
         .environment("staging");
     let event_id = uuid::Uuid::new_v4();
     let sent = with_client(options, || {
-        sentry_core::capture_user_feedback(
-            sentry_core::UserFeedback::new("It broke when I paid")
+        watchpost::capture_user_feedback(
+            watchpost::UserFeedback::new("It broke when I paid")
                 .name("Ann")
                 .contact_email("ann@example.com")
                 .associated_event_id(event_id),

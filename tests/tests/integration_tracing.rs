@@ -2,9 +2,9 @@
 //! untouched, no recursion. Each test uses its own subscriber (`with_default`, per thread) and
 //! captures its events in memory.
 
-use sentry_core::testing::EventCapture;
-use sentry_core::tracing::SentryTracingLayer;
-use sentry_core::{ClientOptions, Level};
+use watchpost::testing::EventCapture;
+use watchpost::tracing::SentryTracingLayer;
+use watchpost::{ClientOptions, Level};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tracing_subscriber::layer::SubscriberExt;
@@ -89,8 +89,8 @@ fn events_of_the_sdk_are_ignored() {
     let capture = EventCapture::new();
     let counting = Counting::default();
     run_traced(&capture, &counting, || {
-        tracing::error!(target: "sentry_core::transport", "sdk failure");
-        tracing::info!(target: "sentry_core", "sdk info");
+        tracing::error!(target: "watchpost::transport", "sdk failure");
+        tracing::info!(target: "watchpost", "sdk info");
         tracing::error!("app failure");
     });
     let events = capture.events();
@@ -102,7 +102,7 @@ fn events_of_the_sdk_are_ignored() {
 
 #[test]
 fn tracing_while_reporting_does_not_recurse() {
-    let options = ClientOptions::new().before_send(|event: sentry_core::Event| {
+    let options = ClientOptions::new().before_send(|event: watchpost::Event| {
         tracing::error!("emitted from before_send");
         Some(event)
     });

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::{with_client, MockResponse, MockServer};
-use sentry_core::{capture_message, CaptureOutcome, ClientOptions, DropReason, Envelope, Level};
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Envelope, Level};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -156,8 +156,8 @@ fn a_burst_beyond_both_queues_is_counted_not_written_by_the_capturing_thread() {
                 other => panic!("{other:?}"),
             }
         }
-        assert!(sentry_core::flush(Duration::from_secs(60)));
-        (kept, sentry_core::stats())
+        assert!(watchpost::flush(Duration::from_secs(60)));
+        (kept, watchpost::stats())
     });
     // Both queues (5 each) were full: the rest was dropped and counted at once instead of
     // being written to disk on the capturing thread.
@@ -188,7 +188,7 @@ fn the_spill_writer_takes_the_overflow_off_the_capturing_thread() {
         .use_env(false)
         .queue_capacity(200)
         .cache_dir(dir.path())
-        .before_send(move |event: sentry_core::Event| {
+        .before_send(move |event: watchpost::Event| {
             let name = std::thread::current().name().unwrap_or("").to_owned();
             *record.lock().unwrap().entry(name).or_default() += 1;
             Some(event)
@@ -202,12 +202,12 @@ fn the_spill_writer_takes_the_overflow_off_the_capturing_thread() {
                 o.event_id().unwrap().simple().to_string()
             })
             .collect();
-        assert!(sentry_core::flush(Duration::from_secs(30)));
+        assert!(watchpost::flush(Duration::from_secs(30)));
         let start = Instant::now();
-        while sentry_core::stats().sent < 400 && start.elapsed() < Duration::from_secs(60) {
+        while watchpost::stats().sent < 400 && start.elapsed() < Duration::from_secs(60) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        (ids, sentry_core::stats())
+        (ids, watchpost::stats())
     });
     assert_eq!(
         (stats.sent, stats.cached, stats.dropped_total()),
@@ -244,8 +244,8 @@ fn the_cache_keeps_its_cap_and_counts_what_it_evicts() {
             capture_message(format!("outage {i}"), Level::Error);
         }
         // The queue drains, but the dead server takes nothing: flush says so.
-        assert!(!sentry_core::flush(Duration::from_secs(2)));
-        sentry_core::stats()
+        assert!(!watchpost::flush(Duration::from_secs(2)));
+        watchpost::stats()
     });
     assert_eq!(stats.cached, 10);
     assert_eq!(stats.dropped_for(DropReason::CacheOverflow), 20);

@@ -1,8 +1,8 @@
 //! Each option's effect, seen at a real loopback server: what reaches it and what the capture
 //! call returns.
 
-use sentry_core::testing::{with_client, MockServer};
-use sentry_core::{
+use watchpost::testing::{with_client, MockServer};
+use watchpost::{
     capture_message, CaptureOutcome, ClientOptions, Event, EventSource, Level, SendResult,
 };
 use std::sync::{Arc, Mutex};
@@ -165,7 +165,7 @@ fn background_mode_queues_then_delivers() {
 #[test]
 fn no_retry_on_400() {
     let server = MockServer::start();
-    server.respond_with(sentry_core::testing::MockResponse::status(400));
+    server.respond_with(watchpost::testing::MockResponse::status(400));
     let outcome = with_client(sync_options(&server).send_max_attempts(4), || {
         capture_message("x", Level::Error)
     });

@@ -4,7 +4,7 @@
 //! `debug = "line-tables-only"` and with `debug = false` (release), is reported with every
 //! `shop`/`mylib` frame attributed to the right package and module prefix, in app, and with the
 //! source lines of its file. The application depends on the runtime under another name
-//! (`sentry = { package = "sentry-core", .. }`), which `embed_sources!` must not mind.
+//! (`sentry = { package = "watchpost", .. }`), which `embed_sources!` must not mind.
 //!
 //! The build script's own messages are checked here too: a configuration error is printed once,
 //! and leaving the crate's `src` out warns.
@@ -66,7 +66,7 @@ const LINE_TABLES: &str = "\n[profile.release.package.shop]\ndebug = \"line-tabl
 [profile.release.package.mylib]\ndebug = \"line-tables-only\"\n";
 
 const BUILD_RS: &str =
-    "fn main() {\n    sentry_build_support::SourceEmbed::workspace().embed();\n}\n";
+    "fn main() {\n    watchpost_build::SourceEmbed::workspace().embed();\n}\n";
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -91,9 +91,9 @@ impl Fixture {
             &format!("{app}/Cargo.toml"),
             &format!(
                 "[package]\nname = \"{app}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-                 [dependencies]\nsentry = {{ package = \"sentry-core\", path = \"{}\" }}\n\
+                 [dependencies]\nsentry = {{ package = \"watchpost\", path = \"{}\" }}\n\
                  mylib = {{ path = \"../crates/core\" }}\nserde_json = \"1\"\n\n\
-                 [build-dependencies]\nsentry-build-support = {{ path = \"{}\" }}\n",
+                 [build-dependencies]\nwatchpost-build = {{ path = \"{}\" }}\n",
                 crate_path("sentry-core"),
                 crate_path("build-support"),
             ),
@@ -120,7 +120,7 @@ impl Fixture {
         let cargo = stderr(&build);
         assert!(build.status.success(), "cargo build failed:\n{cargo}");
         // `cargo metadata` found the members, and nothing else was worth a warning.
-        assert!(!cargo.contains("sentry-build-support:"), "{cargo}");
+        assert!(!cargo.contains("watchpost-build:"), "{cargo}");
         let run = Command::new(binary(profile, "shop")).output().unwrap();
         assert!(run.status.success(), "{}", stderr(&run));
         let stdout = String::from_utf8(run.stdout).unwrap();
@@ -240,7 +240,7 @@ fn build_script_errors_are_printed_once_and_a_left_out_src_warns() {
     write(
         &fx.ws,
         "till/build.rs",
-        "fn main() {\n    sentry_build_support::SourceEmbed::new().root(\"nope\").embed();\n}\n",
+        "fn main() {\n    watchpost_build::SourceEmbed::new().root(\"nope\").embed();\n}\n",
     );
     let build = cargo_build(&fx.ws, &["--bin", "till"]);
     let err = stderr(&build);
@@ -251,7 +251,7 @@ fn build_script_errors_are_printed_once_and_a_left_out_src_warns() {
     write(
         &fx.ws,
         "till/build.rs",
-        "fn main() {\n    sentry_build_support::SourceEmbed::new()\n        .no_default_root()\n        \
+        "fn main() {\n    watchpost_build::SourceEmbed::new()\n        .no_default_root()\n        \
          .root(\"../crates/core/src\")\n        .embed();\n}\n",
     );
     let build = cargo_build(&fx.ws, &["--bin", "till"]);

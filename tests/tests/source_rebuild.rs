@@ -3,7 +3,7 @@
 //! build without changes does not rerun the build script, and a release build without debug info
 //! still finds the line `Location` names. This is why no "refresh sources" command is needed.
 //!
-//! Slow the first time (the fixture builds sentry-core in a target dir shared by the fixtures, kept
+//! Slow the first time (the fixture builds watchpost in a target dir shared by the fixtures, kept
 //! between runs under `CARGO_TARGET_TMPDIR`).
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-const MAIN: &str = r#"use sentry_core::{Frame, SourceTable};
+const MAIN: &str = r#"use watchpost::{Frame, SourceTable};
 
-static SOURCES: SourceTable = sentry_core::embed_sources!();
+static SOURCES: SourceTable = watchpost::embed_sources!();
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("paths") {
@@ -39,7 +39,7 @@ fn main() {
 }
 "#;
 
-/// A workspace `<tmp>/ws` with one member `app` using sentry-core and sentry-build-support.
+/// A workspace `<tmp>/ws` with one member `app` using watchpost and watchpost-build.
 struct Fixture {
     _dir: tempfile::TempDir,
     ws: PathBuf,
@@ -60,8 +60,8 @@ impl Fixture {
             ws.join("app/Cargo.toml"),
             format!(
                 "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-                 [dependencies]\nsentry-core = {{ path = \"{}\" }}\n\n\
-                 [build-dependencies]\nsentry-build-support = {{ path = \"{}\" }}\n",
+                 [dependencies]\nwatchpost = {{ path = \"{}\" }}\n\n\
+                 [build-dependencies]\nwatchpost-build = {{ path = \"{}\" }}\n",
                 crate_path("sentry-core"),
                 crate_path("build-support"),
             ),
@@ -69,7 +69,7 @@ impl Fixture {
         .unwrap();
         fs::write(
             ws.join("app/build.rs"),
-            "fn main() {\n    sentry_build_support::embed_sources();\n}\n",
+            "fn main() {\n    watchpost_build::embed_sources();\n}\n",
         )
         .unwrap();
         fs::write(ws.join("app/src/main.rs"), MAIN).unwrap();

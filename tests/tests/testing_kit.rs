@@ -1,15 +1,15 @@
-//! The testing kit (`sentry_core::testing`): in-memory capture under parallel tests, and the
+//! The testing kit (`watchpost::testing`): in-memory capture under parallel tests, and the
 //! loopback mock server driving the real HTTP transport through success, retries, rate limits
 //! and timeouts.
 //!
 //! Only one test here calls `init` (the README example); every other one binds its client to a
 //! context of its own, so they run in parallel without seeing each other's events.
 
-use sentry_core::testing::{
+use watchpost::testing::{
     with_captured_envelopes, with_captured_events, with_client, EventCapture, MockResponse,
     MockServer,
 };
-use sentry_core::{capture_message, CaptureOutcome, ClientOptions, Level, SendError, SendResult};
+use watchpost::{capture_message, CaptureOutcome, ClientOptions, Level, SendError, SendResult};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,7 @@ fn add(a: &str, b: &str) -> Option<i64> {
     match (a.trim().parse::<i64>(), b.trim().parse::<i64>()) {
         (Ok(a), Ok(b)) => a.checked_add(b),
         (Err(err), _) | (_, Err(err)) => {
-            sentry_core::capture_error(&err);
+            watchpost::capture_error(&err);
             None
         }
     }
@@ -56,7 +56,7 @@ fn add_does_not_panic_but_sends_an_event_to_sentry_when_given_bad_input() {
     let server = MockServer::start();
     server.respond_with(MockResponse::ok().body(r#"{"id": "340"}"#));
 
-    let _guard = sentry_core::init(
+    let _guard = watchpost::init(
         ClientOptions::new()
             .dsn(server.dsn_with_secret())
             .send_result(SendResult::Sync),
@@ -140,7 +140,7 @@ fn parallel_captures_each_see_only_their_own_events() {
 fn a_capture_carried_into_a_thread_sees_its_events() {
     let capture = EventCapture::new();
     capture.run(|| {
-        let ctx = sentry_core::Context::current().fork();
+        let ctx = watchpost::Context::current().fork();
         std::thread::spawn(move || ctx.run(|| capture_message("carried", Level::Info)))
             .join()
             .expect("thread");
@@ -219,7 +219,7 @@ fn a_500_is_retried_and_the_event_then_accepted() {
         .send_max_attempts(2);
     let (outcome, stats) = with_client(options, || {
         let outcome = capture_message("retry me", Level::Error);
-        (outcome, sentry_core::stats())
+        (outcome, watchpost::stats())
     });
 
     assert!(outcome.is_accepted(), "{outcome:?}");
@@ -407,7 +407,7 @@ fn large_bodies_arrive_gzipped_and_are_decoded() {
 #[test]
 fn client_reports_ride_along_with_the_next_envelope() {
     let server = MockServer::start();
-    let options = sync_options(&server).before_send(|event: sentry_core::Event| {
+    let options = sync_options(&server).before_send(|event: watchpost::Event| {
         let dropped =
             event.logentry.as_ref().and_then(|l| l.formatted.as_deref()) == Some("drop me");
         (!dropped).then_some(event)

@@ -8,8 +8,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::{with_client, MockResponse, MockServer};
-use sentry_core::{
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::{
     capture_message, capture_user_feedback, CaptureOutcome, ClientOptions, DropReason, Level,
     QueueOverflowPolicy, TransportStats, UserFeedback,
 };
@@ -46,7 +46,7 @@ fn capture(n: usize) -> Vec<String> {
             outcome.event_id().map(|u| u.simple().to_string()).unwrap()
         })
         .collect();
-    assert!(sentry_core::flush(FLUSH), "flush timed out");
+    assert!(watchpost::flush(FLUSH), "flush timed out");
     ids
 }
 
@@ -104,7 +104,7 @@ fn connection_refused_is_retried_then_counted_as_network_error() {
         let first = capture(1);
         // Right after an outage the transport does not try again at once: counted directly.
         let second = capture(1);
-        ([first, second].concat(), sentry_core::stats())
+        ([first, second].concat(), watchpost::stats())
     });
     assert_eq!(stats.sent, 0);
     assert_eq!(
@@ -127,14 +127,14 @@ fn a_server_that_never_answers_times_out_and_flush_waits_at_most_its_timeout() {
         let outcome = capture_message("into the void", Level::Error);
         assert!(matches!(outcome, CaptureOutcome::Queued { .. }));
         let start = Instant::now();
-        assert!(!sentry_core::flush(Duration::from_millis(100)));
+        assert!(!watchpost::flush(Duration::from_millis(100)));
         assert!(
             start.elapsed() < Duration::from_millis(1500),
             "flush overran its timeout: {:?}",
             start.elapsed()
         );
-        assert!(sentry_core::flush(FLUSH));
-        sentry_core::stats()
+        assert!(watchpost::flush(FLUSH));
+        watchpost::stats()
     });
     assert_eq!(server.requests().len(), 1, "a timeout is not retried");
     assert_eq!((stats.sent, stats.retried), (0, 0));
@@ -157,12 +157,12 @@ fn shutdown_waits_at_most_its_timeout_and_counts_what_it_leaves() {
         // Let the worker take the first one and hang on it.
         std::thread::sleep(Duration::from_millis(200));
         // The context keeps the client, to read its counters after the shutdown.
-        sentry_core::Context::current()
+        watchpost::Context::current()
     });
     let took = start.elapsed();
     // A shutdown waiting for the stuck request would take 30 s.
     assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
-    let stats = ctx.run(sentry_core::stats);
+    let stats = ctx.run(watchpost::stats);
     // The ones still queued are counted; the worker and the shutdown's drain thread may each
     // hold one in flight, counted when its request ends.
     let left = dropped(&stats, DropReason::NetworkError);
@@ -175,7 +175,7 @@ fn a_500_then_200_is_retried_and_delivered_once() {
     let server = MockServer::start();
     server.respond_with(MockResponse::status(500));
     let (ids, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), sentry_core::stats())
+        (capture(1), watchpost::stats())
     });
     assert_eq!(event_ids(&server), vec![ids[0].clone(), ids[0].clone()]);
     assert_eq!(
@@ -190,7 +190,7 @@ fn a_503_beyond_send_max_attempts_is_a_send_error_and_reported() {
     let server = MockServer::start();
     server.respond_with_many(3, MockResponse::status(503));
     let opts = options(&server.dsn()).send_max_attempts(3);
-    let (ids, stats) = with_client(opts, || (capture(1), sentry_core::stats()));
+    let (ids, stats) = with_client(opts, || (capture(1), watchpost::stats()));
     assert_eq!(event_ids(&server), vec![ids[0].clone(); 3]);
     assert_eq!((stats.sent, stats.retried), (0, 2));
     assert_eq!(dropped(&stats, DropReason::SendError), 1);
@@ -212,8 +212,8 @@ fn a_429_limited_to_errors_drops_events_but_other_categories_still_go() {
         let mut ids = capture(1);
         ids.extend(capture(2));
         capture_user_feedback(UserFeedback::new("still goes")).unwrap();
-        assert!(sentry_core::flush(FLUSH));
-        (ids, sentry_core::stats())
+        assert!(watchpost::flush(FLUSH));
+        (ids, watchpost::stats())
     });
     assert_eq!(
         event_ids(&server),
@@ -244,11 +244,11 @@ fn a_429_with_retry_after_blocks_every_category_until_it_passes() {
         // Queued (the call never waits on the network), then dropped by the limit and counted.
         assert!(capture_user_feedback(UserFeedback::new("blocked")).is_ok());
         // Even the client report waits: its category is limited too.
-        assert!(sentry_core::flush(FLUSH));
+        assert!(watchpost::flush(FLUSH));
         assert_eq!(server.requests().len(), 1);
         std::thread::sleep(Duration::from_millis(1100));
         ids.extend(capture(1));
-        (ids, sentry_core::stats())
+        (ids, watchpost::stats())
     });
     assert_eq!(event_ids(&server), vec![ids[0].clone(), ids[2].clone()]);
     assert_eq!(dropped(&stats, DropReason::RatelimitBackoff), 2);
@@ -275,7 +275,7 @@ fn a_bare_429_blocks_everything_for_a_minute() {
     let (ids, stats) = with_client(options(&server.dsn()), || {
         let mut ids = capture(1);
         ids.extend(capture(2));
-        (ids, sentry_core::stats())
+        (ids, watchpost::stats())
     });
     assert_eq!(
         server.requests().len(),
@@ -291,7 +291,7 @@ fn a_413_is_not_retried_and_counted_as_send_error() {
     let server = MockServer::start();
     server.respond_with(MockResponse::status(413));
     let (_, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), sentry_core::stats())
+        (capture(1), watchpost::stats())
     });
     assert_eq!((stats.retried, stats.sent), (0, 0));
     assert_eq!(dropped(&stats, DropReason::SendError), 1);
@@ -310,7 +310,7 @@ fn a_connection_closed_without_an_answer_is_retried() {
     let server = MockServer::start();
     server.respond_with(MockResponse::close_connection());
     let (ids, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), sentry_core::stats())
+        (capture(1), watchpost::stats())
     });
     assert_eq!(event_ids(&server), vec![ids[0].clone(); 2]);
     assert_eq!(
@@ -326,7 +326,7 @@ fn client_reports_can_be_switched_off() {
     let opts = options(&server.dsn()).send_client_reports(false);
     let stats = with_client(opts, || {
         capture(2);
-        sentry_core::stats()
+        watchpost::stats()
     });
     assert_eq!(dropped(&stats, DropReason::SendError), 1);
     assert!(server.client_reports().is_empty());
@@ -341,8 +341,8 @@ fn a_full_queue_drops_the_newest_counts_it_and_reports_it() {
         let outcomes: Vec<CaptureOutcome> = (0..10)
             .map(|i| capture_message(format!("burst {i}"), Level::Error))
             .collect();
-        assert!(sentry_core::flush(FLUSH));
-        (outcomes, sentry_core::stats())
+        assert!(watchpost::flush(FLUSH));
+        (outcomes, watchpost::stats())
     });
     let full = outcomes
         .iter()
@@ -374,8 +374,8 @@ fn drop_oldest_keeps_the_latest_events() {
                 o.event_id().unwrap().simple().to_string()
             })
             .collect();
-        assert!(sentry_core::flush(FLUSH));
-        (ids, sentry_core::stats())
+        assert!(watchpost::flush(FLUSH));
+        (ids, watchpost::stats())
     });
     let delivered = event_ids(&server);
     assert!(
@@ -396,8 +396,8 @@ fn gzip_bodies_decode_to_the_same_envelope() {
     let (outcomes, _) = with_client(options(&server.dsn()), || {
         let big = capture_message(long.clone(), Level::Error);
         let small = capture_message("short", Level::Error);
-        assert!(sentry_core::flush(FLUSH));
-        ((big, small), sentry_core::stats())
+        assert!(watchpost::flush(FLUSH));
+        ((big, small), watchpost::stats())
     });
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -430,7 +430,7 @@ fn spotlight_gets_a_copy_of_each_envelope() {
     let server = MockServer::start();
     let spotlight = MockServer::start();
     let opts = options(&server.dsn()).spotlight_url(format!("{}/stream", spotlight.url()));
-    let (ids, stats) = with_client(opts, || (capture(2), sentry_core::stats()));
+    let (ids, stats) = with_client(opts, || (capture(2), watchpost::stats()));
     assert_eq!(stats.sent, 2);
     let copies = spotlight.wait_for_events(2, Duration::from_secs(5));
     assert_eq!(copies.len(), 2);
@@ -462,7 +462,7 @@ fn spotlight_down_or_stuck_never_affects_the_real_send() {
         let start = Instant::now();
         let stats = with_client(opts, || {
             capture(5);
-            sentry_core::stats()
+            watchpost::stats()
         });
         // A copy sent in line would cost 2 s (the Spotlight timeout) per event.
         assert!(
@@ -498,15 +498,15 @@ fn sentry_spotlight_env_var_turns_it_on() {
 
 // ---- Observability ----
 
-/// Collects the `sentry_core::transport` debug records (installed once per test binary).
+/// Collects the `watchpost::transport` debug records (installed once per test binary).
 struct Recorder(Mutex<Vec<String>>);
 
 impl log::Log for Recorder {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        m.target().starts_with("sentry_core")
+        m.target().starts_with("watchpost")
     }
     fn log(&self, r: &log::Record<'_>) {
-        if r.target() == "sentry_core::transport" {
+        if r.target() == "watchpost::transport" {
             self.0.lock().unwrap().push(r.args().to_string());
         }
     }
@@ -551,7 +551,7 @@ enum Reply {
 /// replies as `script` says.
 struct RawServer {
     port: u16,
-    envelopes: Arc<Mutex<Vec<sentry_core::Envelope>>>,
+    envelopes: Arc<Mutex<Vec<watchpost::Envelope>>>,
 }
 
 impl RawServer {
@@ -599,7 +599,7 @@ impl RawServer {
 
 fn serve(
     conn: TcpStream,
-    envelopes: &Mutex<Vec<sentry_core::Envelope>>,
+    envelopes: &Mutex<Vec<watchpost::Envelope>>,
     script: &(dyn Fn(usize) -> Reply + Send + Sync),
     seen: &Mutex<usize>,
 ) {
@@ -637,7 +637,7 @@ fn serve(
         envelopes
             .lock()
             .unwrap()
-            .push(sentry_core::Envelope::parse(&body).unwrap());
+            .push(watchpost::Envelope::parse(&body).unwrap());
         let n = {
             let mut seen = seen.lock().unwrap();
             *seen += 1;
@@ -676,7 +676,7 @@ fn broken_answers_are_network_errors(broken: &'static [u8]) {
         let mut ids = capture(1);
         std::thread::sleep(OFFLINE_PAUSE);
         ids.extend(capture(1));
-        (ids, sentry_core::stats())
+        (ids, watchpost::stats())
     });
     assert_eq!(
         server.event_ids(),
@@ -709,7 +709,7 @@ fn a_200_with_a_truncated_body_counts_as_delivered() {
         Reply::Broken(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"id\":")
     });
     let (ids, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), sentry_core::stats())
+        (capture(1), watchpost::stats())
     });
     assert_eq!(
         server.event_ids(),
@@ -732,7 +732,7 @@ fn a_server_closing_keep_alive_connections_loses_nothing() {
             // Long enough for the server to have closed the pooled connection.
             std::thread::sleep(Duration::from_millis(100));
         }
-        (ids, sentry_core::stats())
+        (ids, watchpost::stats())
     });
     assert_eq!(server.event_ids(), ids, "each event exactly once");
     assert_eq!((stats.sent, stats.dropped_total()), (5, 0));

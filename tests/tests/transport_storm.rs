@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use sentry_core::testing::{MockResponse, MockServer};
+use watchpost::testing::{MockResponse, MockServer};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Instant;

@@ -35,7 +35,7 @@ pub const DEFAULT_FILE_NAME: &str = "sentry_sources.bin";
 /// ```no_run
 /// // build.rs of a crate that uses a library of the same workspace
 /// fn main() {
-///     sentry_build_support::SourceEmbed::new()
+///     watchpost_build::SourceEmbed::new()
 ///         .root("../lib/src")
 ///         .exclude(r"(^|/)secrets?/")
 ///         .max_total_bytes(8 << 20)
@@ -121,7 +121,7 @@ impl SourceEmbed {
     /// ```no_run
     /// // build.rs of the application crate
     /// fn main() {
-    ///     sentry_build_support::SourceEmbed::workspace().embed();
+    ///     watchpost_build::SourceEmbed::workspace().embed();
     /// }
     /// ```
     pub fn workspace() -> Self {
@@ -217,7 +217,7 @@ impl SourceEmbed {
         match self.try_embed() {
             Ok(summary) => summary,
             Err(e) => {
-                eprintln!("error: sentry-build-support: {e}");
+                eprintln!("error: watchpost-build: {e}");
                 std::process::exit(1);
             }
         }

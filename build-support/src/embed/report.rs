@@ -17,7 +17,7 @@ impl CargoLines<'_> {
     pub(crate) fn warning(&mut self, message: &str) {
         // A warning is one line; Cargo would show the rest as plain build-script output.
         let message = message.replace(['\n', '\r'], " ");
-        self.line(&format!("warning=sentry-build-support: {message}"));
+        self.line(&format!("warning=watchpost-build: {message}"));
     }
 }
 

@@ -190,7 +190,7 @@ fn oversized_file_is_skipped_with_a_warning() {
     let summary = summary.unwrap();
     assert_eq!((summary.files, summary.skipped), (1, 1));
     assert!(
-        lines.contains("cargo:warning=sentry-build-support: skipped files over max_file_bytes (1000 bytes): app/src/big.rs (2000 bytes)"),
+        lines.contains("cargo:warning=watchpost-build: skipped files over max_file_bytes (1000 bytes): app/src/big.rs (2000 bytes)"),
         "{lines}"
     );
 }
@@ -278,7 +278,7 @@ fn leaving_out_the_crate_src_warns() {
     assert_eq!(keys(&table), ["app/gen/x.rs"]);
     assert!(
         lines.contains(
-            "cargo:warning=sentry-build-support: the crate's own `app/src` is not embedded"
+            "cargo:warning=watchpost-build: the crate's own `app/src` is not embedded"
         ),
         "{lines}"
     );
@@ -292,7 +292,7 @@ fn a_root_without_matching_files_warns() {
     let fx = Fixture::new(&[("src/main.rs", b"fn main() {}\n"), ("docs/x.md", b"#\n")]);
     let (_, lines) = fx.run(SourceEmbed::new().root("docs"), &fx.env());
     assert!(
-        lines.contains("cargo:warning=sentry-build-support: root `app/docs` holds no file"),
+        lines.contains("cargo:warning=watchpost-build: root `app/docs` holds no file"),
         "{lines}"
     );
     let (_, lines) = fx.run(SourceEmbed::new().pattern("**/*.txt"), &fx.env());

@@ -13,16 +13,16 @@ use axum::extract::{ConnectInfo, Form, Path};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use sentry_core::log::SentryLogger;
-use sentry_core::testing::MockServer;
-use sentry_core::tower::{HandlerPanic, SentryLayer, DEFAULT_BODY_LIMIT};
-use sentry_core::{ClientOptions, EventSource, ReportDialog, SourceTable, User, UserFeedback};
+use watchpost::log::SentryLogger;
+use watchpost::testing::MockServer;
+use watchpost::tower::{HandlerPanic, SentryLayer, DEFAULT_BODY_LIMIT};
+use watchpost::{ClientOptions, EventSource, ReportDialog, SourceTable, User, UserFeedback};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 /// This crate's sources, embedded at build time by `build.rs`.
-static SOURCES: SourceTable = sentry_core::embed_sources!();
+static SOURCES: SourceTable = watchpost::embed_sources!();
 
 /// The application's own logger: the `log` backend forwards every record here.
 struct StderrLogger;
@@ -46,7 +46,7 @@ impl log::Log for StderrLogger {
 
 async fn index() -> Html<&'static str> {
     Html(
-        "<h1>sentry-core axum example</h1>\n<ul>\n\
+        "<h1>watchpost axum example</h1>\n<ul>\n\
          <li><a href=\"/checkout\">/checkout</a>: a handler that panics (error page with the feedback dialog)</li>\n\
          <li><a href=\"/orders/7\">/orders/7</a>: an error logged with <code>log::error!</code></li>\n\
          </ul>\n",
@@ -56,8 +56,8 @@ async fn index() -> Html<&'static str> {
 /// Sets request data on the request's own context, then panics: the layer reports the panic
 /// with the request and answers with [`error_page`].
 async fn checkout() -> &'static str {
-    sentry_core::set_user_context(User::with_id("customer-17"));
-    sentry_core::set_tags_context([("feature", "checkout")]);
+    watchpost::set_user_context(User::with_id("customer-17"));
+    watchpost::set_tags_context([("feature", "checkout")]);
     log::info!("loading the cart"); // a breadcrumb of this request
     let prices: Vec<u32> = Vec::new();
     let total: u32 = prices[0] * 2; // index out of bounds: a panic
@@ -75,7 +75,7 @@ async fn order(Path(id): Path<u32>) -> Response {
 /// The `500` page for a panicked handler. It runs in the request's context after the panic was
 /// reported, so the last event is the panic's, from [`EventSource::Http`].
 fn error_page(_panic: &HandlerPanic) -> http::Response<Body> {
-    let (dialog, form) = match sentry_core::last_event_id_and_source() {
+    let (dialog, form) = match watchpost::last_event_id_and_source() {
         Some((event_id, EventSource::Http)) => {
             let dialog = ReportDialog::new(event_id)
                 .option("title", "It looks like we're having issues.")
@@ -111,7 +111,7 @@ async fn feedback(Form(form): Form<HashMap<String, String>>) -> Html<&'static st
         feedback = feedback.associated_event_id(id);
     }
     // Queued for the SDK's worker: no network wait on the async thread.
-    match sentry_core::capture_user_feedback(feedback) {
+    match watchpost::capture_user_feedback(feedback) {
         Ok(_) => Html("<p>Thank you, your feedback was sent.</p>"),
         Err(_) => Html("<p>Sorry, the feedback could not be sent.</p>"),
     }
@@ -177,11 +177,11 @@ async fn main() -> std::io::Result<()> {
         (None, Some(server)) => server.dsn(),
         (None, None) => String::new(),
     };
-    let _guard = match sentry_core::init(
+    let _guard = match watchpost::init(
         ClientOptions::new()
             .dsn(dsn)
             .release(concat!(
-                "sentry-core-axum-example@",
+                "watchpost-axum-example@",
                 env!("CARGO_PKG_VERSION")
             ))
             .environment("example")

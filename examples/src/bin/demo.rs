@@ -6,14 +6,14 @@
 //!
 //! Run it with `cargo run -p examples --bin demo`.
 
-use sentry_core::testing::MockServer;
-use sentry_core::{Breadcrumb, ClientOptions, Level, SourceTable, User};
+use watchpost::testing::MockServer;
+use watchpost::{Breadcrumb, ClientOptions, Level, SourceTable, User};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 
 /// This crate's sources, embedded at build time by `build.rs`.
-static SOURCES: SourceTable = sentry_core::embed_sources!();
+static SOURCES: SourceTable = watchpost::embed_sources!();
 
 /// Starting the service failed.
 #[derive(Debug)]
@@ -84,10 +84,10 @@ fn main() {
         (None, Some(server)) => server.dsn(),
         (None, None) => unreachable!("a receiver is started when SENTRY_DSN is unset"),
     };
-    let guard = match sentry_core::init(
+    let guard = match watchpost::init(
         ClientOptions::new()
             .dsn(dsn)
-            .release(concat!("sentry-core-demo@", env!("CARGO_PKG_VERSION")))
+            .release(concat!("watchpost-demo@", env!("CARGO_PKG_VERSION")))
             .environment("demo")
             .source_table(SOURCES),
     ) {
@@ -105,15 +105,15 @@ fn main() {
         None => println!("Sending to the SENTRY_DSN server\n"),
     }
 
-    sentry_core::set_user_context(User::with_id("demo-user"));
-    sentry_core::set_tags_context([("component", "demo")]);
-    sentry_core::add_breadcrumb(Breadcrumb::new("demo", "service starting"));
+    watchpost::set_user_context(User::with_id("demo-user"));
+    watchpost::set_tags_context([("component", "demo")]);
+    watchpost::add_breadcrumb(Breadcrumb::new("demo", "service starting"));
 
     if let Err(err) = start_service() {
-        let outcome = sentry_core::capture_error(&err);
+        let outcome = watchpost::capture_error(&err);
         println!("captured the startup error: {outcome:?}");
     }
-    let outcome = sentry_core::capture_message("the demo ran its checks", Level::Warning);
+    let outcome = watchpost::capture_message("the demo ran its checks", Level::Warning);
     println!("captured a message: {outcome:?}");
 
     let worker = std::thread::Builder::new()

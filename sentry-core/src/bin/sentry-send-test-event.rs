@@ -2,7 +2,7 @@
 //! would load (from `SENTRY_*` variables, and the dotenv-style FILE if given) and sends a test
 //! event. Exits 0 when the event was sent or the environment is not included, 1 otherwise.
 
-use sentry_core::{send_test_event, ClientOptions};
+use watchpost::{send_test_event, ClientOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

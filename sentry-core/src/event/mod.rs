@@ -105,7 +105,7 @@ impl LogEntry {
 /// The name and version of a package that makes up the SDK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SdkPackage {
-    /// Package name, such as `cargo:sentry-core`.
+    /// Package name, such as `cargo:watchpost`.
     pub name: String,
     /// Package version.
     pub version: String,

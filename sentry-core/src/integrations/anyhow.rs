@@ -25,7 +25,7 @@ use std::panic::Location;
 /// }
 ///
 /// if let Err(err) = load() {
-///     sentry_core::capture_anyhow(&err);
+///     watchpost::capture_anyhow(&err);
 /// }
 /// ```
 #[track_caller]
@@ -169,7 +169,7 @@ fn is_runtime_start(function: &str) -> bool {
 fn is_in_app(frame: &Frame) -> bool {
     let library_fn = frame.function.as_deref().is_some_and(|f| {
         let f = f.trim_start_matches('<');
-        ["std::", "core::", "alloc::", "sentry_core::"]
+        ["std::", "core::", "alloc::", "watchpost::"]
             .iter()
             .any(|p| f.starts_with(p))
     });

@@ -8,7 +8,7 @@
 //! next event shows what led up to it. Panics are reported by the panic hook (feature `panic`).
 //!
 //! ```
-//! use sentry_core::log::{MetadataCapture, SentryLogger};
+//! use watchpost::log::{MetadataCapture, SentryLogger};
 //!
 //! struct Stderr; // your application's logger, e.g. env_logger
 //!
@@ -24,7 +24,7 @@
 //!     fn flush(&self) {}
 //! }
 //!
-//! let _guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid Sentry options");
+//! let _guard = watchpost::init(watchpost::ClientOptions::new()).expect("valid Sentry options");
 //! SentryLogger::new()
 //!     .forward_to(Box::new(Stderr))
 //!     .event_level(log::LevelFilter::Error)
@@ -41,7 +41,7 @@
 //! and `extra.logger_metadata` with the record's `file`, `line`, `module_path` and key-values
 //! (as [`MetadataCapture`] says). Their source is [`EventSource::Log`].
 //!
-//! The SDK's own records (targets `sentry_core...`) and records from inside the SDK (its worker
+//! The SDK's own records (targets `watchpost...`) and records from inside the SDK (its worker
 //! thread, or sent while this logger is reporting) are forwarded but never reported, so logging
 //! can never loop.
 
@@ -342,7 +342,7 @@ mod tests {
         let logger = SentryLogger::new();
         let meta = Metadata::builder()
             .level(L::Error)
-            .target("sentry_core::client")
+            .target("watchpost::client")
             .build();
         assert!(!logger.wants(&meta));
         let meta = Metadata::builder().level(L::Debug).target("app").build();

@@ -11,11 +11,11 @@ pub mod tower;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
-/// The SDK's own records and events (targets `sentry_core...`): the `log` and `tracing`
+/// The SDK's own records and events (targets `watchpost...`): the `log` and `tracing`
 /// integrations never report them, or a failing send could report itself forever.
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub(crate) fn is_sdk_target(target: &str) -> bool {
-    target == "sentry_core" || target.starts_with("sentry_core::")
+    target == "watchpost" || target.starts_with("watchpost::")
 }
 
 /// True on the SDK's own threads (the transport worker, named `sentry-...`), whose records (e.g.

@@ -2,10 +2,10 @@
 //! fields of the spans they happen in. Feature `tracing`.
 //!
 //! ```
-//! use sentry_core::tracing::SentryTracingLayer;
+//! use watchpost::tracing::SentryTracingLayer;
 //! use tracing_subscriber::prelude::*;
 //!
-//! let _guard = sentry_core::init(sentry_core::ClientOptions::new()).expect("valid Sentry options");
+//! let _guard = watchpost::init(watchpost::ClientOptions::new()).expect("valid Sentry options");
 //! tracing_subscriber::registry()
 //!     .with(SentryTracingLayer::new())
 //!     .with(tracing_subscriber::fmt::layer())
@@ -23,7 +23,7 @@
 //! `span.<name>` with the span's fields. Their source is [`EventSource::Tracing`]. Events at or
 //! above the breadcrumb level (default `INFO`) become breadcrumbs with their fields as data.
 //!
-//! Events of the SDK itself (targets `sentry_core...`), from its worker thread, or emitted while
+//! Events of the SDK itself (targets `watchpost...`), from its worker thread, or emitted while
 //! this layer reports are ignored, so reporting can never loop.
 
 use super::{is_sdk_target, on_sdk_thread};

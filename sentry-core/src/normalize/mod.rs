@@ -78,7 +78,7 @@ fn take_meta(event: &mut Event) -> Map<String, Value> {
 pub(crate) fn normalize_or_drop(event: &mut Event, stats: &Stats) -> Result<(), CaptureOutcome> {
     normalize(event).map_err(|too_large| {
         stats.record_drop(DropReason::SendError, "error", 1);
-        log::debug!(target: "sentry_core", "an event of {} bytes after trimming was dropped: over the {} byte limit", too_large.bytes, limits::MAX_EVENT_BYTES);
+        log::debug!(target: "watchpost", "an event of {} bytes after trimming was dropped: over the {} byte limit", too_large.bytes, limits::MAX_EVENT_BYTES);
         CaptureOutcome::Failed {
             event_id: event.event_id,
             error: SendError::Serialize(format!(

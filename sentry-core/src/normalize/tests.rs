@@ -200,7 +200,7 @@ fn meta_set_by_a_hook_is_bounded_in_depth() {
 /// The normalizer's cost on a typical small event, next to cloning and serializing it and to
 /// a whole capture (in memory, sync: scope, both normalizer passes, envelope). A micro-check,
 /// not a test; each figure is the best of five rounds:
-/// `cargo test -p sentry-core --release --all-features --lib normalize::tests::cost -- --ignored --nocapture`
+/// `cargo test -p watchpost --release --all-features --lib normalize::tests::cost -- --ignored --nocapture`
 #[test]
 #[ignore = "a measurement; run it in release mode"]
 #[cfg(feature = "test")]

@@ -2,7 +2,7 @@
 //! embeds.
 //!
 //! The table records, for every embedded file, the package it belongs to (see
-//! `sentry_build_support::format`). A frame is attributed when its file is in the table, or, when
+//! `watchpost_build::format`). A frame is attributed when its file is in the table, or, when
 //! it has no file (no debug info), when its crate name from the symbol is a recorded package's.
 //! Either way the answer comes from Cargo's own metadata, never from a directory's name: a member
 //! in `crates/core` whose package is `mylib` is `mylib`, not the standard library's `core`.

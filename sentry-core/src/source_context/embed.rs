@@ -1,20 +1,20 @@
 //! `embed_sources!` and the compile-time check of the table format it generates.
 
 /// Expands to a [`SourceTable`](crate::SourceTable) (usable in a `static` or `const`) holding the
-/// source table that `sentry-build-support` wrote into `OUT_DIR`.
+/// source table that `watchpost-build` wrote into `OUT_DIR`.
 ///
 /// `embed_sources!()` reads the default table (`sentry_sources.bin`); `embed_sources!("name.bin")`
 /// reads one written with `SourceEmbed::new().file_name("name.bin")`. When the build script step
 /// is missing, compilation fails with one error that says what to add; when the table was written
-/// by a `sentry-build-support` of another table format than this crate reads, compilation fails
+/// by a `watchpost-build` of another table format than this crate reads, compilation fails
 /// with a message naming the versions to align.
 ///
 /// The macro works under any name the dependency is given in `Cargo.toml`
-/// (`sentry = { package = "sentry-core", .. }` then `sentry::embed_sources!()`).
+/// (`sentry = { package = "watchpost", .. }` then `sentry::embed_sources!()`).
 ///
 /// ```ignore
-/// // build.rs: sentry_build_support::embed_sources();
-/// static SOURCES: sentry_core::SourceTable = sentry_core::embed_sources!();
+/// // build.rs: watchpost_build::embed_sources();
+/// static SOURCES: watchpost::SourceTable = watchpost::embed_sources!();
 /// ```
 #[macro_export]
 macro_rules! embed_sources {
@@ -33,19 +33,19 @@ macro_rules! this_crate {
 const NEWER: &str = concat!(
     "embed_sources!: the source table in OUT_DIR has a newer format than ",
     this_crate!(),
-    " reads. Align the versions: use sentry-build-support ",
+    " reads. Align the versions: use watchpost-build ",
     env!("CARGO_PKG_VERSION"),
     " in [build-dependencies] (the release of ",
     this_crate!(),
     "), or upgrade ",
     env!("CARGO_PKG_NAME"),
-    " in [dependencies] to the release of your sentry-build-support."
+    " in [dependencies] to the release of your watchpost-build."
 );
 
 const OLDER: &str = concat!(
     "embed_sources!: the source table in OUT_DIR has an older format than ",
     this_crate!(),
-    " reads. Align the versions: upgrade sentry-build-support in [build-dependencies] to ",
+    " reads. Align the versions: upgrade watchpost-build in [build-dependencies] to ",
     env!("CARGO_PKG_VERSION"),
     " (the release of ",
     this_crate!(),
@@ -53,13 +53,13 @@ const OLDER: &str = concat!(
 );
 
 const NOT_A_TABLE: &str = "embed_sources!: the file in OUT_DIR is not a source table written \
-     by sentry-build-support (it does not start with the table's magic bytes)";
+     by watchpost-build (it does not start with the table's magic bytes)";
 
 /// Fails compilation (when evaluated in a constant, as `embed_sources!` does) unless `table` is
 /// of the format this crate reads. Used by the code `embed_sources!` generates.
 #[doc(hidden)]
 pub const fn check_table_format(table: &[u8]) {
-    use sentry_build_support::format::{version_of, VERSION};
+    use watchpost_build::format::{version_of, VERSION};
     match version_of(table) {
         Some(version) if version == VERSION => {}
         Some(version) if version > VERSION => panic!("{}", NEWER),
@@ -74,19 +74,19 @@ mod tests {
 
     #[test]
     fn the_build_helper_of_this_release_writes_what_this_crate_reads() {
-        // The messages name this crate's version as sentry-build-support's: they are released
+        // The messages name this crate's version as watchpost-build's: they are released
         // together.
         assert_eq!(
-            sentry_build_support::format::CRATE_VERSION,
+            watchpost_build::format::CRATE_VERSION,
             env!("CARGO_PKG_VERSION")
         );
-        let table = sentry_build_support::TableWriter::new().finish().unwrap();
+        let table = watchpost_build::TableWriter::new().finish().unwrap();
         check_table_format(&table);
     }
 
     #[test]
     fn other_formats_fail_the_check() {
-        let mut table = sentry_build_support::TableWriter::new().finish().unwrap();
+        let mut table = watchpost_build::TableWriter::new().finish().unwrap();
         table[8] = table[8].wrapping_add(1);
         let newer = std::panic::catch_unwind(|| check_table_format(&table));
         assert!(newer.is_err());

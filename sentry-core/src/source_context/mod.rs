@@ -1,6 +1,6 @@
 //! Compile-time source context: the embedded source table and its lookup.
 //!
-//! `sentry-build-support` writes the table in the build script; `embed_sources!()` includes it as
+//! `watchpost-build` writes the table in the build script; `embed_sources!()` includes it as
 //! `'static` bytes; [`SourceTable::apply_to_frame`] fills a frame's context lines from it.
 //!
 //! - [`table`]: the binary format, read in place and validated lazily (a bad table reads as
@@ -28,7 +28,7 @@ use crate::event::Frame;
 use std::sync::atomic::{AtomicBool, Ordering};
 use table::Table;
 
-/// Source files embedded at build time by `sentry-build-support` and pulled in with
+/// Source files embedded at build time by `watchpost-build` and pulled in with
 /// [`embed_sources!()`](crate::embed_sources); hand it to
 /// [`ClientOptions::source_table`](crate::ClientOptions::source_table).
 ///
@@ -36,7 +36,7 @@ use table::Table;
 /// inflated only when a frame needs them; a few recently used files stay inflated.
 ///
 /// ```ignore
-/// static SOURCES: sentry_core::SourceTable = sentry_core::embed_sources!();
+/// static SOURCES: watchpost::SourceTable = watchpost::embed_sources!();
 /// ```
 #[derive(Clone, Copy)]
 pub struct SourceTable {

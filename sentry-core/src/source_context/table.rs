@@ -1,11 +1,11 @@
-//! Reading the table format that `sentry_build_support::format` defines (and documents) and its
+//! Reading the table format that `watchpost_build::format` defines (and documents) and its
 //! `TableWriter` writes. The layout constants come from there, so writer and reader cannot
 //! disagree; a table of another format version is refused at compile time by `embed_sources!`.
 //!
 //! The table is read in place: parsing checks the header and the section sizes in O(1), every
 //! later read is bounds-checked and answers `None` on bad data, so a corrupt table never panics.
 
-use sentry_build_support::format::{
+use watchpost_build::format::{
     header_field, u32_at, version_of, Field, Sections, FILE_ENTRY_LEN, HEADER_LEN,
     MODULE_ENTRY_LEN, PACKAGE_ENTRY_LEN, VERSION,
 };
@@ -29,7 +29,7 @@ impl std::fmt::Display for Invalid {
             Invalid::Truncated => f.write_str("shorter than its header"),
             Invalid::Magic => f.write_str("not a source table (bad magic bytes)"),
             Invalid::Version(v) => {
-                write!(f, "format version {v}, this sentry-core reads {VERSION}")
+                write!(f, "format version {v}, this watchpost reads {VERSION}")
             }
             Invalid::Length => f.write_str("section sizes do not match its length"),
         }

@@ -1,8 +1,8 @@
-//! Tables written by the real encoder (`sentry-build-support`, a dev-dependency) and read here.
+//! Tables written by the real encoder (`watchpost-build`, a dev-dependency) and read here.
 
 use super::*;
-use sentry_build_support::format::Package;
-use sentry_build_support::TableWriter;
+use watchpost_build::format::Package;
+use watchpost_build::TableWriter;
 
 const LIB: &str = "//! x\n\
 use std::fmt;\n\
@@ -380,7 +380,7 @@ fn tables_without_packages_attribute_nothing() {
 }
 
 /// Not a timed assertion: prints the cost of a lookup whose file is cached.
-/// `cargo test -p sentry-core --release --lib lookup_cost -- --ignored --nocapture`
+/// `cargo test -p watchpost --release --lib lookup_cost -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn lookup_cost() {

@@ -29,7 +29,7 @@ const NOT_APP_CRATES: &[&str] = &[
     "rustc_demangle",
     "addr2line",
     "gimli",
-    "sentry_core",
+    "watchpost",
     "sentry",
 ];
 
@@ -111,7 +111,7 @@ mod tests {
         // A path dependency on the SDK has a "local" path but is still not the application.
         let sdk = "/home/u/sentry/sentry-core/src/lib.rs";
         assert!(!is_in_app(
-            &frame(Some("sentry_core"), Some("sentry_core"), Some(sdk)),
+            &frame(Some("watchpost"), Some("watchpost"), Some(sdk)),
             &[]
         ));
     }

@@ -41,7 +41,7 @@ pub(crate) use symbol::{release_if_idle, RELEASE_AFTER};
 /// on the worker (100 ms or more for a large binary), never on the capturing thread.
 ///
 /// ```
-/// sentry_core::release_debug_info();
+/// watchpost::release_debug_info();
 /// ```
 pub fn release_debug_info() {
     symbol::release();

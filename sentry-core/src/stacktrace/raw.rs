@@ -20,7 +20,7 @@ pub(crate) struct Ips {
     pub(crate) omitted: usize,
 }
 
-/// Walks the current thread's stack. Not inlined, so its own frame is a known `sentry_core` one.
+/// Walks the current thread's stack. Not inlined, so its own frame is a known `watchpost` one.
 ///
 /// It never waits for the worker: symbol resolution (`backtrace::resolve`, on the worker) holds
 /// the `backtrace` crate's global lock, for 100 ms or more while the first resolution in the

@@ -1,10 +1,10 @@
-//! Tests on real captures. They run inside `sentry_core`, whose frames the full pipeline trims,
+//! Tests on real captures. They run inside `watchpost`, whose frames the full pipeline trims,
 //! so most of them look at the untrimmed frames and mark this module in-app by allow list.
 
 use super::*;
 use std::hint::black_box;
 
-const THIS_MODULE: &str = "sentry_core::stacktrace::tests";
+const THIS_MODULE: &str = "watchpost::stacktrace::tests";
 
 fn allow_this_module() -> Vec<String> {
     vec![THIS_MODULE.to_owned()]
@@ -107,7 +107,7 @@ fn module_and_package_are_split_from_the_function() {
     let frames = nested_frames();
     let three = &frames[position(&frames, "level_three")];
     assert_eq!(three.module.as_deref(), Some(THIS_MODULE));
-    assert_eq!(three.package.as_deref(), Some("sentry_core"));
+    assert_eq!(three.package.as_deref(), Some("watchpost"));
 }
 
 #[test]
@@ -136,7 +136,7 @@ fn full_resolution_trims_the_sdk_and_anchors_the_location() {
     for frame in frames {
         let package = frame.package.as_deref();
         assert!(
-            package != Some("sentry_core") && package != Some("backtrace"),
+            package != Some("watchpost") && package != Some("backtrace"),
             "{frame:#?}"
         );
     }
@@ -169,7 +169,7 @@ fn the_location_matches_its_resolved_frame() {
     assert_eq!(last.filename.as_deref(), Some(location.file));
     // Cargo passes workspace-relative paths, so the match reveals the workspace root.
     let manifest_dir = env!("CARGO_MANIFEST_DIR");
-    assert_eq!(root.as_deref(), manifest_dir.strip_suffix("/sentry-core"));
+    assert_eq!(root.as_deref(), manifest_dir.strip_suffix("/watchpost"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! end, the runtime's thread and process start at the caller end.
 //!
 //! Frames are ordered caller → callee (the last one is where it happened). Read from the innermost
-//! frame outwards, a capture looks like `backtrace` internals → `sentry_core` (capture, panic hook) → boxed-closure glue
+//! frame outwards, a capture looks like `backtrace` internals → `watchpost` (capture, panic hook) → boxed-closure glue
 //! → `std::panicking` → `core::panicking::panic_fmt` → the failing code. Everything up to and
 //! including the outermost of those SDK and panic frames goes, as long as only standard-library glue
 //! sits between them (so a user's frames between two SDK frames, e.g. a handler run by the SDK's tower
@@ -15,7 +15,7 @@ use std::borrow::Cow;
 /// What a frame is, for trimming.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    /// `sentry_core` or `backtrace`.
+    /// `watchpost` or `backtrace`.
     Sdk,
     /// Raising a panic and running its hook.
     PanicMachinery,
@@ -27,7 +27,7 @@ enum Role {
     Other,
 }
 
-const SDK_CRATES: &[&str] = &["sentry_core", "backtrace"];
+const SDK_CRATES: &[&str] = &["watchpost", "backtrace"];
 const STD_CRATES: &[&str] = &["std", "core", "alloc"];
 
 const PANIC_PREFIXES: &[&str] = &[
@@ -183,9 +183,9 @@ mod tests {
         "std::panicking::begin_panic_handler::{{closure}}",
         "std::panicking::rust_panic_with_hook",
         "<alloc::boxed::Box<F,A> as core::ops::function::Fn<Args>>::call",
-        "sentry_core::integrations::panic::panic_hook",
-        "sentry_core::stacktrace::RawStacktrace::capture",
-        "sentry_core::stacktrace::raw::capture_ips",
+        "watchpost::integrations::panic::panic_hook",
+        "watchpost::stacktrace::RawStacktrace::capture",
+        "watchpost::stacktrace::raw::capture_ips",
         "backtrace::backtrace::trace_unsynchronized",
         "_Unwind_Backtrace",
         "backtrace::backtrace::libunwind::trace::trace_fn",
@@ -200,8 +200,8 @@ mod tests {
         let mut f = stack(&[
             &["my_app::main", "my_app::run"],
             &[
-                "sentry_core::capture_error",
-                "sentry_core::stacktrace::RawStacktrace::capture",
+                "watchpost::capture_error",
+                "watchpost::stacktrace::RawStacktrace::capture",
             ],
             &PANIC_END[8..],
         ]);
@@ -239,9 +239,9 @@ mod tests {
         let mut f = stack(&[
             &[
                 "my_app::main",
-                "<sentry_core::integrations::tower::Service<S> as tower_service::Service>::call",
+                "<watchpost::integrations::tower::Service<S> as tower_service::Service>::call",
             ],
-            &["my_app::handler", "sentry_core::capture_error"],
+            &["my_app::handler", "watchpost::capture_error"],
             &PANIC_END[8..],
         ]);
         trim_callee_end(&mut f);
@@ -249,7 +249,7 @@ mod tests {
             names(&f),
             [
                 "my_app::main",
-                "<sentry_core::integrations::tower::Service<S> as tower_service::Service>::call",
+                "<watchpost::integrations::tower::Service<S> as tower_service::Service>::call",
                 "my_app::handler"
             ]
         );
@@ -304,7 +304,7 @@ mod tests {
             short("main", "my_app"),
             short("start", "my_app::server"),
             short("begin_panic<&str>", "std::panicking"),
-            short("capture", "sentry_core::stacktrace"),
+            short("capture", "watchpost::stacktrace"),
         ];
         trim_callee_end(&mut f);
         trim_caller_end(&mut f);

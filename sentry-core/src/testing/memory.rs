@@ -60,8 +60,8 @@ impl Transport for MemoryTransport {
 /// [`bind_context`](crate::ContextFutureExt::bind_context).
 ///
 /// ```
-/// use sentry_core::testing::EventCapture;
-/// use sentry_core::{capture_message, set_tags_context, Level};
+/// use watchpost::testing::EventCapture;
+/// use watchpost::{capture_message, set_tags_context, Level};
 ///
 /// let capture = EventCapture::new();
 /// capture.run(|| set_tags_context([("step", "one")]));
@@ -172,8 +172,8 @@ fn events_of(envelopes: &[Envelope]) -> Vec<Event> {
 /// Parallel-safe: see [`EventCapture`], which this wraps, for threads spawned inside `f`.
 ///
 /// ```
-/// use sentry_core::testing::with_captured_events;
-/// use sentry_core::{capture_message, Level};
+/// use watchpost::testing::with_captured_events;
+/// use watchpost::{capture_message, Level};
 ///
 /// let (outcome, events) = with_captured_events(|| capture_message("hello", Level::Warning));
 /// assert!(outcome.is_accepted());
@@ -192,10 +192,10 @@ pub fn with_captured_events<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
 /// [`with_captured_events`] with options: a `before_send`, a release, tags, ...
 ///
 /// ```
-/// use sentry_core::testing::with_captured_events_options;
-/// use sentry_core::{capture_message, ClientOptions, Level};
+/// use watchpost::testing::with_captured_events_options;
+/// use watchpost::{capture_message, ClientOptions, Level};
 ///
-/// let options = ClientOptions::new().release("app@1.0.0").before_send(|mut event: sentry_core::Event| {
+/// let options = ClientOptions::new().release("app@1.0.0").before_send(|mut event: watchpost::Event| {
 ///     event.fingerprint = vec!["grouped".to_owned()];
 ///     Some(event)
 /// });
@@ -222,8 +222,8 @@ pub fn with_captured_events_options<R>(
 /// headers, attachments or feedback rather than events alone.
 ///
 /// ```
-/// use sentry_core::testing::with_captured_envelopes;
-/// use sentry_core::{capture_message, ClientOptions, Level};
+/// use watchpost::testing::with_captured_envelopes;
+/// use watchpost::{capture_message, ClientOptions, Level};
 ///
 /// let (_, envelopes) = with_captured_envelopes(ClientOptions::new(), || {
 ///     capture_message("hi", Level::Info)

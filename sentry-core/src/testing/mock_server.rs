@@ -29,8 +29,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 /// [`init`](crate::init) and [`SendResult::Sync`](crate::SendResult::Sync).
 ///
 /// ```
-/// use sentry_core::testing::{with_client, MockResponse, MockServer};
-/// use sentry_core::{capture_message, CaptureOutcome, ClientOptions, Level, SendResult};
+/// use watchpost::testing::{with_client, MockResponse, MockServer};
+/// use watchpost::{capture_message, CaptureOutcome, ClientOptions, Level, SendResult};
 ///
 /// let server = MockServer::start();
 /// server.respond_with(MockResponse::ok().body(r#"{"id":"340"}"#));
@@ -134,7 +134,7 @@ impl MockServer {
     /// per request; then the default answers.
     ///
     /// ```
-    /// # use sentry_core::testing::{MockResponse, MockServer};
+    /// # use watchpost::testing::{MockResponse, MockServer};
     /// let server = MockServer::start();
     /// server.respond_with(MockResponse::status(500));
     /// server.respond_with(MockResponse::rate_limited(60, "error"));
@@ -200,8 +200,8 @@ impl MockServer {
     /// (check their number: fewer came if the time ran out).
     ///
     /// ```
-    /// use sentry_core::testing::{with_client, MockServer};
-    /// use sentry_core::{capture_message, ClientOptions, Level};
+    /// use watchpost::testing::{with_client, MockServer};
+    /// use watchpost::{capture_message, ClientOptions, Level};
     /// use std::time::Duration;
     ///
     /// let server = MockServer::start();
@@ -292,7 +292,7 @@ impl Drop for MockServer {
         if !self.thread.stop(STOP_TIMEOUT) {
             let addr = self.addr;
             log::warn!(
-                target: "sentry_core",
+                target: "watchpost",
                 "the mock Sentry server on {addr} did not stop within {STOP_TIMEOUT:?}; leaving its thread behind"
             );
         }

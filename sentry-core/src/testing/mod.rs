@@ -15,8 +15,8 @@
 //! run on other threads is covered when it carries the context along (see [`EventCapture`]).
 //!
 //! ```
-//! use sentry_core::testing::with_captured_events;
-//! use sentry_core::{capture_error, Level};
+//! use watchpost::testing::with_captured_events;
+//! use watchpost::{capture_error, Level};
 //!
 //! fn parse_port(s: &str) -> Option<u16> {
 //!     match s.parse() {
@@ -62,8 +62,8 @@ use std::sync::Arc;
 /// real project by accident. The panic hook is not installed: panics are not reported.
 ///
 /// ```
-/// use sentry_core::testing::{with_client, MockServer};
-/// use sentry_core::{capture_message, ClientOptions, Level, SendResult};
+/// use watchpost::testing::{with_client, MockServer};
+/// use watchpost::{capture_message, ClientOptions, Level, SendResult};
 ///
 /// let server = MockServer::start();
 /// let options = ClientOptions::new().dsn(server.dsn()).send_result(SendResult::Sync);

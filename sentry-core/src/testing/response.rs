@@ -20,7 +20,7 @@ pub(crate) enum Reaction {
 /// envelope's `event_id`, as Sentry answers) and any other status an empty body.
 ///
 /// ```
-/// use sentry_core::testing::MockResponse;
+/// use watchpost::testing::MockResponse;
 /// use std::time::Duration;
 ///
 /// let ok = MockResponse::ok();

@@ -123,7 +123,7 @@ impl OfflineCache {
         let tmp = self.dir.join(format!(".{name}{TMP_SUFFIX}"));
         if let Err(e) = write_file(&tmp, &bytes).and_then(|()| fs::rename(&tmp, &path)) {
             let _ = fs::remove_file(&tmp);
-            log::warn!(target: "sentry_core", "could not write to the Sentry offline cache {}: {e}", self.dir.display());
+            log::warn!(target: "watchpost", "could not write to the Sentry offline cache {}: {e}", self.dir.display());
             return None;
         }
         let mut index = self.lock();
@@ -264,7 +264,7 @@ impl OfflineCache {
     pub(crate) fn discard_corrupt(&self, claim: Claim) {
         self.forget(&claim.name);
         self.count_items(&claim.name, DropReason::InternalSdkError);
-        log::warn!(target: "sentry_core", "skipped a corrupt file in the Sentry offline cache: {}", claim.name);
+        log::warn!(target: "watchpost", "skipped a corrupt file in the Sentry offline cache: {}", claim.name);
     }
 }
 

@@ -32,7 +32,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// The `log` target of the transport's debug messages (option `debug`).
-pub(crate) const LOG_TARGET: &str = "sentry_core::transport";
+pub(crate) const LOG_TARGET: &str = "watchpost::transport";
 
 /// Logs a transport action at debug level when the `debug` option is on.
 macro_rules! debug_log {
@@ -124,7 +124,7 @@ impl FailureLog {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(kind.to_owned());
         let level = if first { self.level } else { log::Level::Debug };
-        log::log!(target: "sentry_core", level, "sending to Sentry failed: {err}");
+        log::log!(target: "watchpost", level, "sending to Sentry failed: {err}");
     }
 
     pub(crate) fn recovered(&self) {

@@ -91,7 +91,7 @@ impl HttpTransport {
         let cache = options.cache_dir.as_ref().and_then(|dir| {
             OfflineCache::open(dir, options.cache_max_envelopes, options.cache_max_bytes, stats.clone(), debug)
                 .map_err(|e| {
-                    log::log!(target: "sentry_core", options.log_level,
+                    log::log!(target: "watchpost", options.log_level,
                         "could not open the Sentry offline cache {}: {e}; continuing without it", dir.display());
                 })
                 .ok()

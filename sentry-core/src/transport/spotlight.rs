@@ -63,7 +63,7 @@ impl Spotlight {
                             } else {
                                 log_level
                             };
-                            log::log!(target: "sentry_core", level, "could not send a copy to Spotlight at {url}: {p}");
+                            log::log!(target: "watchpost", level, "could not send a copy to Spotlight at {url}: {p}");
                             failing = true;
                         }
                     }
@@ -76,7 +76,7 @@ impl Spotlight {
                 Some(Spotlight { tx, debug })
             }
             Err(e) => {
-                log::log!(target: "sentry_core", log_level, "could not start the Spotlight thread ({e}); Spotlight is off");
+                log::log!(target: "watchpost", log_level, "could not start the Spotlight thread ({e}); Spotlight is off");
                 None
             }
         }

@@ -135,7 +135,7 @@ impl<J: Job> Shared<J> {
                 if catch_unwind(AssertUnwindSafe(|| (self.run)(job))).is_err() {
                     self.stats
                         .record_drop(DropReason::InternalSdkError, category, 1);
-                    log::error!(target: "sentry_core", "the Sentry worker panicked while sending an event; it was dropped");
+                    log::error!(target: "watchpost", "the Sentry worker panicked while sending an event; it was dropped");
                 }
                 self.done_with_task();
             }

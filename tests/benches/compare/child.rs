@@ -139,25 +139,25 @@ fn burst(sdk: Sdk, dsn: &str) {
 /// queue go to disk and are resent from there, spaced out.
 fn burst_cache(dsn: &str) {
     let dir = tempfile::tempdir().expect("a temporary cache directory");
-    let options = sentry_core::ClientOptions::new()
+    let options = watchpost::ClientOptions::new()
         .dsn(dsn)
         .cache_dir(dir.path())
         .cache_max_envelopes(2 * BURST);
-    let guard = sentry_core::init(options).expect("our SDK accepts the bench options");
+    let guard = watchpost::init(options).expect("our SDK accepts the bench options");
     let start = Instant::now();
     for _ in 0..BURST {
-        std::hint::black_box(sentry_core::capture_message(
+        std::hint::black_box(watchpost::capture_message(
             "burst event",
-            sentry_core::Level::Info,
+            watchpost::Level::Info,
         ));
     }
     emit("burst_ms", start.elapsed().as_secs_f64() * 1e3);
-    sentry_core::flush(Duration::from_secs(60));
+    watchpost::flush(Duration::from_secs(60));
     let drain = Instant::now();
-    while sentry_core::stats().cached > 0 && drain.elapsed() < CACHE_DRAIN {
+    while watchpost::stats().cached > 0 && drain.elapsed() < CACHE_DRAIN {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let stats = sentry_core::stats();
+    let stats = watchpost::stats();
     emit("still_cached", stats.cached);
     emit("dropped", stats.dropped_total());
     emit("drain_s", drain.elapsed().as_secs_f64());
@@ -184,7 +184,7 @@ fn error(sdk: Sdk, dsn: &str) {
     emit("first_rss_file_kb", after[2].saturating_sub(before[2]));
     if sdk == Sdk::Ours {
         // What the worker's housekeeping gives back after a minute without new addresses.
-        sentry_core::release_debug_info();
+        watchpost::release_debug_info();
         emit("released_rss_kb", after[0].saturating_sub(rss()[0]));
     }
     paced_samples(50, 500, Duration::from_millis(2), || {

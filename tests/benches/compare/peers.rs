@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Which SDK a child process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Sdk {
-    /// This workspace's `sentry-core`.
+    /// This workspace's `watchpost`.
     Ours,
     /// The official `sentry` crate.
     Official,
@@ -53,8 +53,8 @@ impl Session {
     pub(crate) fn init(sdk: Sdk, dsn: &str, attach_stacktrace: bool) -> Session {
         let guard: Option<Box<dyn Any + Send + Sync>> = match sdk {
             Sdk::Ours => {
-                let options = sentry_core::ClientOptions::new().dsn(dsn);
-                let guard = sentry_core::init(options).expect("our SDK accepts the bench options");
+                let options = watchpost::ClientOptions::new().dsn(dsn);
+                let guard = watchpost::init(options).expect("our SDK accepts the bench options");
                 Some(Box::new(guard))
             }
             Sdk::Official => {
@@ -70,9 +70,9 @@ impl Session {
     pub(crate) fn capture_message(&self, message: &str) {
         match self.sdk {
             Sdk::Ours => {
-                std::hint::black_box(sentry_core::capture_message(
+                std::hint::black_box(watchpost::capture_message(
                     message,
-                    sentry_core::Level::Info,
+                    watchpost::Level::Info,
                 ));
             }
             Sdk::Official => {
@@ -87,7 +87,7 @@ impl Session {
     pub(crate) fn capture_error(&self, err: &RequestFailed) {
         match self.sdk {
             Sdk::Ours => {
-                std::hint::black_box(sentry_core::capture_error(err));
+                std::hint::black_box(watchpost::capture_error(err));
             }
             Sdk::Official => {
                 std::hint::black_box(sentry::capture_error(err));
@@ -101,7 +101,7 @@ impl Session {
     /// Waits until queued events are sent, at most `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         match self.sdk {
-            Sdk::Ours => sentry_core::flush(timeout),
+            Sdk::Ours => watchpost::flush(timeout),
             Sdk::Official => sentry::Hub::current()
                 .client()
                 .is_none_or(|c| c.flush(Some(timeout))),

@@ -247,11 +247,11 @@ pub(crate) fn print(
 ) {
     println!();
     println!(
-        "sentry-core {} vs sentry 0.49.5 (official), medians of {n_runs} run(s)",
-        sentry_core::SDK_VERSION
+        "watchpost {} vs sentry 0.49.5 (official), medians of {n_runs} run(s)",
+        watchpost::SDK_VERSION
     );
     println!("{machine}");
-    println!("sink: HTTP on 127.0.0.1 answering 200 (sentry_core::testing::MockServer); release build with line tables");
+    println!("sink: HTTP on 127.0.0.1 answering 200 (watchpost::testing::MockServer); release build with line tables");
     println!();
     println!("| metric | unit | ours | official | ours / official | target | verdict | ours per run | official per run |");
     println!("|---|---|---|---|---|---|---|---|---|");

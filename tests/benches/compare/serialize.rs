@@ -56,8 +56,8 @@ fn tags() -> BTreeMap<String, String> {
         .collect()
 }
 
-fn ours_event() -> sentry_core::Event {
-    use sentry_core::{Event, Exception, Frame, Mechanism, Stacktrace};
+fn ours_event() -> watchpost::Event {
+    use watchpost::{Event, Exception, Frame, Mechanism, Stacktrace};
     let frames = frame_data()
         .into_iter()
         .map(|d| {
@@ -149,8 +149,8 @@ fn official_event() -> sentry::protocol::Event<'static> {
 
 /// Our transport's framing: `Envelope::from_event` (the `event_id` and `sdk` headers, the event
 /// as one item) then `to_bytes`.
-fn ours_bytes(event: sentry_core::Event) -> Vec<u8> {
-    match sentry_core::Envelope::from_event(&event) {
+fn ours_bytes(event: watchpost::Event) -> Vec<u8> {
+    match watchpost::Envelope::from_event(&event) {
         Ok(envelope) => envelope.to_bytes(),
         Err(e) => panic!("our event does not serialize: {e}"),
     }

@@ -1,5 +1,5 @@
 //! The servers the SDKs send to, all on 127.0.0.1 and owned by the parent process: the 200 sink
-//! (`sentry_core::testing::MockServer`), a server that accepts connections and never answers,
+//! (`watchpost::testing::MockServer`), a server that accepts connections and never answers,
 //! and a port where nothing listens.
 
 use std::net::{TcpListener, TcpStream};

@@ -6,7 +6,7 @@
 //! hostile_child deep-extra <dsn> <depth>   an extra (and a scope extra) nested <depth> levels
 //! ```
 
-use sentry_core::{CaptureOptions, ClientOptions, Level};
+use watchpost::{CaptureOptions, ClientOptions, Level};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -42,10 +42,10 @@ fn deep(depth: usize) -> Value {
 /// Captures one event whose extra (per event and in the scope) is `depth` levels deep, in
 /// background mode (the worker thread serializes it), and flushes.
 fn deep_extra(dsn: &str, depth: usize) -> Result<Value, String> {
-    let guard = sentry_core::init(ClientOptions::new().dsn(dsn).use_env(false))
+    let guard = watchpost::init(ClientOptions::new().dsn(dsn).use_env(false))
         .map_err(|e| e.to_string())?;
-    sentry_core::configure_scope(|scope| scope.set_extra("scope_deep", deep(depth)));
-    let outcome = sentry_core::capture_message_with(
+    watchpost::configure_scope(|scope| scope.set_extra("scope_deep", deep(depth)));
+    let outcome = watchpost::capture_message_with(
         "deep extra",
         Level::Error,
         CaptureOptions::new().extra("deep", deep(depth)),

@@ -11,7 +11,7 @@
 //! transport_child exit-under-load <dsn> <events> <busy threads>
 //! ```
 
-use sentry_core::{CaptureOutcome, ClientOptions, Level, TransportStats};
+use watchpost::{CaptureOutcome, ClientOptions, Level, TransportStats};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
@@ -73,8 +73,8 @@ fn stats_json(s: &TransportStats) -> Value {
     })
 }
 
-fn init(options: ClientOptions) -> Result<sentry_core::ClientGuard, String> {
-    sentry_core::init(options.use_env(false)).map_err(|e| e.to_string())
+fn init(options: ClientOptions) -> Result<watchpost::ClientGuard, String> {
+    watchpost::init(options.use_env(false)).map_err(|e| e.to_string())
 }
 
 /// `threads` threads capture `per_thread` events each against a server that never answers,
@@ -99,7 +99,7 @@ fn storm(dsn: &str, threads: u64, per_thread: u64, capacity: usize) -> Result<Va
             std::thread::spawn(move || {
                 for i in 0..per_thread {
                     let outcome =
-                        sentry_core::capture_message(format!("storm {t}/{i}"), Level::Error);
+                        watchpost::capture_message(format!("storm {t}/{i}"), Level::Error);
                     let counter = match outcome {
                         CaptureOutcome::Queued { .. } => &queued,
                         CaptureOutcome::QueueFull { .. } => &full,
@@ -146,13 +146,13 @@ fn queue_memory(dsn: &str, events: u64) -> Result<Value, String> {
             .shutdown_timeout(Duration::from_millis(100)),
     )?;
     // The worker takes this one and hangs on it.
-    sentry_core::capture_message("warm-up", Level::Error);
+    watchpost::capture_message("warm-up", Level::Error);
     std::thread::sleep(Duration::from_millis(300));
     let (_, before) = memory_kib();
     let mut queued = 0u64;
     for i in 0..events {
         if let CaptureOutcome::Queued { .. } =
-            sentry_core::capture_message(format!("queued {i}"), Level::Error)
+            watchpost::capture_message(format!("queued {i}"), Level::Error)
         {
             queued += 1;
         }
@@ -182,7 +182,7 @@ fn offline_write(dsn: &str, cache_dir: &str, events: u64) -> Result<Value, Strin
     )?;
     let mut out = std::io::stdout().lock();
     for i in 0..events {
-        let outcome = sentry_core::capture_message(format!("offline {i}"), Level::Error);
+        let outcome = watchpost::capture_message(format!("offline {i}"), Level::Error);
         let id = outcome
             .event_id()
             .map(|u| u.simple().to_string())
@@ -218,8 +218,8 @@ fn offline_drain(dsn: &str, cache_dir: &str, timeout_s: u64) -> Result<Value, St
 
 /// Captures one event with the options `init` completes from the environment.
 fn capture_one(dsn: &str) -> Result<Value, String> {
-    let guard = sentry_core::init(ClientOptions::new().dsn(dsn)).map_err(|e| e.to_string())?;
-    sentry_core::capture_message("one event", Level::Info);
+    let guard = watchpost::init(ClientOptions::new().dsn(dsn)).map_err(|e| e.to_string())?;
+    watchpost::capture_message("one event", Level::Info);
     let flushed = guard.flush(Duration::from_secs(10));
     // Spotlight copies go out on their own thread; give the copy a moment.
     std::thread::sleep(Duration::from_millis(300));
@@ -247,7 +247,7 @@ fn exit_under_load(dsn: &str, events: u64, busy: u64) -> Result<Value, String> {
     }
     let guard = init(ClientOptions::new().dsn(dsn))?;
     for i in 0..events {
-        sentry_core::capture_message(format!("before exit {i}"), Level::Error);
+        watchpost::capture_message(format!("before exit {i}"), Level::Error);
     }
     // The end of `main`: the guard goes, with every CPU still busy.
     let stats = guard.close();

@@ -1,6 +1,6 @@
 //! Fixture workspaces built with real `cargo build`s, for the source-context tests
 //! (`source_rebuild`, `source_attribution`). All fixtures share one target dir under
-//! `CARGO_TARGET_TMPDIR`, so sentry-core and its dependencies are compiled once per profile and
+//! `CARGO_TARGET_TMPDIR`, so watchpost and its dependencies are compiled once per profile and
 //! reused between tests and runs; each fixture's own packages have distinct names, so their
 //! binaries never overwrite each other's.
 

@@ -167,7 +167,7 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
 
 /// Compress-all against reuse-all, unoptimized as build scripts run. Point
 /// `SENTRY_EMBED_BENCH_ROOT` at a tree of sources (default: this workspace) and run
-/// `cargo test -p sentry-build-support timing -- --ignored --nocapture`.
+/// `cargo test -p watchpost-build timing -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing, prints numbers"]
 fn timing_compress_all_vs_reuse_all() {

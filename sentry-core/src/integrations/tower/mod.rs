@@ -11,18 +11,18 @@
 //! ```no_run
 //! use axum::extract::ConnectInfo;
 //! use axum::{routing::get, Router};
-//! use sentry_core::tower::SentryLayer;
-//! use sentry_core::ClientOptions;
+//! use watchpost::tower::SentryLayer;
+//! use watchpost::ClientOptions;
 //! use std::net::SocketAddr;
 //!
 //! async fn checkout() -> &'static str {
-//!     sentry_core::set_tags_context([("feature", "checkout")]);
+//!     watchpost::set_tags_context([("feature", "checkout")]);
 //!     panic!("payment provider unreachable"); // reported with the request, answered with 500
 //! }
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
-//!     let _guard = sentry_core::init(ClientOptions::new()).expect("valid Sentry options");
+//!     let _guard = watchpost::init(ClientOptions::new()).expect("valid Sentry options");
 //!
 //!     let app = Router::new()
 //!         .route("/", get(|| async { "hello" }))
@@ -32,7 +32,7 @@
 //!                 .client_address(|ext: &http::Extensions| {
 //!                     ext.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
 //!                 })
-//!                 .capture_request_body(sentry_core::tower::DEFAULT_BODY_LIMIT, axum::body::Body::new),
+//!                 .capture_request_body(watchpost::tower::DEFAULT_BODY_LIMIT, axum::body::Body::new),
 //!         );
 //!
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
@@ -77,8 +77,8 @@
 //!
 //! ```
 //! use axum::body::Body;
-//! use sentry_core::tower::{HandlerPanic, SentryLayer};
-//! use sentry_core::{last_event_id_and_source, EventSource, ReportDialog};
+//! use watchpost::tower::{HandlerPanic, SentryLayer};
+//! use watchpost::{last_event_id_and_source, EventSource, ReportDialog};
 //!
 //! fn error_page(_panic: &HandlerPanic) -> http::Response<Body> {
 //!     let dialog = match last_event_id_and_source() {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 ///
 /// ```
 /// use axum::extract::ConnectInfo;
-/// use sentry_core::tower::SentryLayer;
+/// use watchpost::tower::SentryLayer;
 /// use std::net::SocketAddr;
 ///
 /// let layer = SentryLayer::new().client_address(|ext: &http::Extensions| {

@@ -1,4 +1,4 @@
-static SOURCES: sentry_core::SourceTable = sentry_core::embed_sources!("newer.bin");
+static SOURCES: watchpost::SourceTable = watchpost::embed_sources!("newer.bin");
 
 fn main() {
     let _ = SOURCES.len();

@@ -1,3 +1,3 @@
 fn main() {
-    let _sources = sentry_core::embed_sources!(sources_file);
+    let _sources = watchpost::embed_sources!(sources_file);
 }

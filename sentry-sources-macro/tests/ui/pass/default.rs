@@ -1,4 +1,4 @@
-static SOURCES: sentry_core::SourceTable = sentry_core::embed_sources!();
+static SOURCES: watchpost::SourceTable = watchpost::embed_sources!();
 
 fn main() {
     assert!(SOURCES.is_valid());

@@ -1,5 +1,5 @@
 // The generated code names the runtime only through the path `embed_sources!` was called with.
-extern crate sentry_core as runtime;
+extern crate watchpost as runtime;
 
 static SOURCES: runtime::SourceTable = runtime::embed_sources!();
 
