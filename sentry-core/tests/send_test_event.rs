@@ -2,8 +2,8 @@
 //! variables or a file, against a real loopback server. Each outcome's text is checked, and the
 //! secret key is never printed in full.
 
-use watchpost::testing::{MockResponse, MockServer};
 use std::process::{Command, Output};
+use watchpost::testing::{MockResponse, MockServer};
 
 const SECRET: &str = "s3cr3tvalue";
 

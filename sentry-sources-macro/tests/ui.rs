@@ -5,8 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost_build::TableWriter;
 use std::path::Path;
+use watchpost_build::TableWriter;
 
 #[test]
 fn ui() {

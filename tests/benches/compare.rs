@@ -34,12 +34,12 @@ use compare::{child, fixture, machine, peers, report, serialize, sinks, stats};
 
 use child::Group;
 use peers::Sdk;
-use watchpost::testing::MockServer;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use watchpost::testing::MockServer;
 
 /// Set in a child process: `"<group> <sdk>"`.
 const CHILD_ENV: &str = "SENTRY_COMPARE_CHILD";

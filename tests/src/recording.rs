@@ -1,10 +1,10 @@
 //! An [`HttpClient`] that records every body it posts (decompressed) and forwards it to the
 //! real ureq client, so a test can hand the exact bytes we sent to other readers.
 
-use watchpost::{HttpClient, HttpError, HttpRequest, HttpResponse, UreqClient};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use watchpost::{HttpClient, HttpError, HttpRequest, HttpResponse, UreqClient};
 
 /// One POST as it left the SDK.
 #[derive(Debug, Clone)]

@@ -4,10 +4,10 @@
 
 use axum::routing::get;
 use axum::Router;
-use watchpost::tower::SentryLayer;
-use watchpost::SourceTable;
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, top_frame, Bugsink};
+use watchpost::tower::SentryLayer;
+use watchpost::SourceTable;
 
 static SOURCES: SourceTable = watchpost::embed_sources!();
 

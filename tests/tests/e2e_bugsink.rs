@@ -2,10 +2,6 @@
 //! and every envelope we sent is also read by the Python SDK's envelope reader and every event
 //! passes Relay's normalizer.
 
-use watchpost::{
-    capture_error, capture_message, capture_message_with, Breadcrumb, CaptureOptions,
-    CaptureOutcome, ClientOptions, Level, SendResult, User,
-};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt;
@@ -14,6 +10,10 @@ use tests::peers::{
     assert_relay_clean, python_parse_envelope, relay_normalize, top_frame, Bugsink,
 };
 use tests::recording::RecordingClient;
+use watchpost::{
+    capture_error, capture_message, capture_message_with, Breadcrumb, CaptureOptions,
+    CaptureOutcome, ClientOptions, Level, SendResult, User,
+};
 
 #[derive(Debug)]
 struct RequestFailed(ConfigUnreadable);

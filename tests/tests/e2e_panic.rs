@@ -2,9 +2,9 @@
 //! (strict validation) as an unhandled event whose top frame shows the panicking line and the
 //! lines around it, and the event passes Relay's normalizer.
 
-use watchpost::SourceTable;
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, top_frame, Bugsink};
+use watchpost::SourceTable;
 
 static SOURCES: SourceTable = watchpost::embed_sources!();
 

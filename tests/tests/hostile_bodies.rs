@@ -12,14 +12,14 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::routing::post;
 use axum::Router;
-use watchpost::testing::{with_client, MockServer};
-use watchpost::tower::{RecordingBody, SentryLayer, DEFAULT_BODY_LIMIT};
-use watchpost::{ClientOptions, Context, SendResult};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tests::peers::assert_relay_would_scrub_nothing;
+use watchpost::testing::{with_client, MockServer};
+use watchpost::tower::{RecordingBody, SentryLayer, DEFAULT_BODY_LIMIT};
+use watchpost::{ClientOptions, Context, SendResult};
 
 const WAIT: Duration = Duration::from_secs(10);
 

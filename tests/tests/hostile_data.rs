@@ -5,16 +5,16 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost::testing::{with_client, MockServer};
-use watchpost::{
-    capture_event, capture_message, capture_message_with, CaptureOptions, CaptureOutcome,
-    ClientOptions, DropReason, Event, Exception, Frame, Level, SendError, SendResult, Stacktrace,
-};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, Bugsink};
+use watchpost::testing::{with_client, MockServer};
+use watchpost::{
+    capture_event, capture_message, capture_message_with, CaptureOptions, CaptureOutcome,
+    ClientOptions, DropReason, Event, Exception, Frame, Level, SendError, SendResult, Stacktrace,
+};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_hostile_child");
 /// Deepest nesting kept inside one databag (the SDK's `MAX_DEPTH`).
@@ -261,8 +261,7 @@ fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
     let received = received(|| {
         watchpost::configure_scope(|scope| {
             for i in 0..100 {
-                let crumb =
-                    watchpost::Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
+                let crumb = watchpost::Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
                 scope.add_breadcrumb(crumb, 100);
             }
             for i in 0..80 {

@@ -8,15 +8,15 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::channel;
+use std::sync::Arc;
+use std::time::Duration;
 use watchpost::testing::MockServer;
 use watchpost::{
     capture_message, CaptureOutcome, ClientOptions, Context, DropReason, HttpClient, HttpError,
     HttpRequest, HttpResponse, Level,
 };
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::channel;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Runs `f` on a thread of its own and fails the test if it has not returned within 20 s (a
 /// deadlock), instead of hanging the run.

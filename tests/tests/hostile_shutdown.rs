@@ -5,13 +5,13 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost::testing::{MockResponse, MockServer};
-use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Level};
 use serde_json::Value;
 use std::process::Command;
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use watchpost::testing::{MockResponse, MockServer};
+use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Level};
 
 fn run_child(args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_transport_child"))

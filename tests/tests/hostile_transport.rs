@@ -6,10 +6,10 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost::testing::{with_client, MockResponse, MockServer, ReceivedRequest};
-use watchpost::{capture_message, ClientOptions, DropReason, Level, TransportStats};
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use watchpost::testing::{with_client, MockResponse, MockServer, ReceivedRequest};
+use watchpost::{capture_message, ClientOptions, DropReason, Level, TransportStats};
 
 const FLUSH: Duration = Duration::from_secs(15);
 

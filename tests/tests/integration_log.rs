@@ -3,10 +3,10 @@
 //! The global logger is installed once for this binary; each test captures its events in memory
 //! (`EventCapture`, bound to the test's thread) and tells its forwarded records apart by text.
 
+use std::sync::{Mutex, OnceLock};
 use watchpost::log::{MetadataCapture, SentryLogger};
 use watchpost::testing::EventCapture;
 use watchpost::{ClientOptions, Level};
-use std::sync::{Mutex, OnceLock};
 
 /// The application's own logger: keeps every record it is given as `LEVEL target: message`.
 struct Recording;

@@ -9,9 +9,6 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Query};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use watchpost::testing::{with_client, MockResponse, MockServer};
-use watchpost::tower::{HandlerPanic, SentryLayer};
-use watchpost::{ClientOptions, Context, EventSource, SendResult, User};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,6 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tests::peers::assert_relay_would_scrub_nothing;
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::tower::{HandlerPanic, SentryLayer};
+use watchpost::{ClientOptions, Context, EventSource, SendResult, User};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -203,10 +203,7 @@ fn concurrent_requests_never_share_tags_user_or_breadcrumbs() {
                             format!("crumb {id}"),
                         ));
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        watchpost::capture_message(
-                            format!("request {id}"),
-                            watchpost::Level::Info,
-                        );
+                        watchpost::capture_message(format!("request {id}"), watchpost::Level::Info);
                         in_flight.fetch_sub(1, Ordering::SeqCst);
                         "ok"
                     }

@@ -2,13 +2,13 @@
 //! untouched, no recursion. Each test uses its own subscriber (`with_default`, per thread) and
 //! captures its events in memory.
 
-use watchpost::testing::EventCapture;
-use watchpost::tracing::SentryTracingLayer;
-use watchpost::{ClientOptions, Level};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
+use watchpost::testing::EventCapture;
+use watchpost::tracing::SentryTracingLayer;
+use watchpost::{ClientOptions, Level};
 
 /// Counts the events that reach it: the layers after ours still see everything.
 #[derive(Clone, Default)]

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost::testing::{with_client, MockResponse, MockServer};
-use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Envelope, Level};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -13,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tests::net::closed_port_dsn;
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Envelope, Level};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_transport_child");
 

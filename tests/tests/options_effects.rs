@@ -1,12 +1,12 @@
 //! Each option's effect, seen at a real loopback server: what reaches it and what the capture
 //! call returns.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use watchpost::testing::{with_client, MockServer};
 use watchpost::{
     capture_message, CaptureOutcome, ClientOptions, Event, EventSource, Level, SendResult,
 };
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 fn sync_options(server: &MockServer) -> ClientOptions {
     ClientOptions::new()

@@ -65,8 +65,7 @@ const WORKSPACE: &str = "[workspace]\nmembers = [\"shop\", \"crates/core\"]\nres
 const LINE_TABLES: &str = "\n[profile.release.package.shop]\ndebug = \"line-tables-only\"\n\n\
 [profile.release.package.mylib]\ndebug = \"line-tables-only\"\n";
 
-const BUILD_RS: &str =
-    "fn main() {\n    watchpost_build::SourceEmbed::workspace().embed();\n}\n";
+const BUILD_RS: &str = "fn main() {\n    watchpost_build::SourceEmbed::workspace().embed();\n}\n";
 
 struct Fixture {
     _dir: tempfile::TempDir,

@@ -5,13 +5,13 @@
 //! Only one test here calls `init` (the README example); every other one binds its client to a
 //! context of its own, so they run in parallel without seeing each other's events.
 
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 use watchpost::testing::{
     with_captured_envelopes, with_captured_events, with_client, EventCapture, MockResponse,
     MockServer,
 };
 use watchpost::{capture_message, CaptureOutcome, ClientOptions, Level, SendError, SendResult};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
 
 /// Sync sending to `server`, one attempt, short timeouts.
 fn sync_options(server: &MockServer) -> ClientOptions {

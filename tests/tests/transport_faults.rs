@@ -8,11 +8,6 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost::testing::{with_client, MockResponse, MockServer};
-use watchpost::{
-    capture_message, capture_user_feedback, CaptureOutcome, ClientOptions, DropReason, Level,
-    QueueOverflowPolicy, TransportStats, UserFeedback,
-};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,6 +15,11 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tests::net::closed_port_dsn;
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::{
+    capture_message, capture_user_feedback, CaptureOutcome, ClientOptions, DropReason, Level,
+    QueueOverflowPolicy, TransportStats, UserFeedback,
+};
 
 /// How long the transport waits before trying again after a send got no answer.
 const OFFLINE_PAUSE: Duration = Duration::from_millis(1100);
@@ -174,9 +174,7 @@ fn shutdown_waits_at_most_its_timeout_and_counts_what_it_leaves() {
 fn a_500_then_200_is_retried_and_delivered_once() {
     let server = MockServer::start();
     server.respond_with(MockResponse::status(500));
-    let (ids, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), watchpost::stats())
-    });
+    let (ids, stats) = with_client(options(&server.dsn()), || (capture(1), watchpost::stats()));
     assert_eq!(event_ids(&server), vec![ids[0].clone(), ids[0].clone()]);
     assert_eq!(
         (stats.sent, stats.retried, stats.dropped_total()),
@@ -290,9 +288,7 @@ fn a_bare_429_blocks_everything_for_a_minute() {
 fn a_413_is_not_retried_and_counted_as_send_error() {
     let server = MockServer::start();
     server.respond_with(MockResponse::status(413));
-    let (_, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), watchpost::stats())
-    });
+    let (_, stats) = with_client(options(&server.dsn()), || (capture(1), watchpost::stats()));
     assert_eq!((stats.retried, stats.sent), (0, 0));
     assert_eq!(dropped(&stats, DropReason::SendError), 1);
     assert_balanced(1, &stats);
@@ -309,9 +305,7 @@ fn a_413_is_not_retried_and_counted_as_send_error() {
 fn a_connection_closed_without_an_answer_is_retried() {
     let server = MockServer::start();
     server.respond_with(MockResponse::close_connection());
-    let (ids, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), watchpost::stats())
-    });
+    let (ids, stats) = with_client(options(&server.dsn()), || (capture(1), watchpost::stats()));
     assert_eq!(event_ids(&server), vec![ids[0].clone(); 2]);
     assert_eq!(
         (stats.sent, stats.retried, stats.dropped_total()),
@@ -708,9 +702,7 @@ fn a_200_with_a_truncated_body_counts_as_delivered() {
     let server = RawServer::start(|_| {
         Reply::Broken(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"id\":")
     });
-    let (ids, stats) = with_client(options(&server.dsn()), || {
-        (capture(1), watchpost::stats())
-    });
+    let (ids, stats) = with_client(options(&server.dsn()), || (capture(1), watchpost::stats()));
     assert_eq!(
         server.event_ids(),
         ids,

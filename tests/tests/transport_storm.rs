@@ -7,10 +7,10 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-use watchpost::testing::{MockResponse, MockServer};
 use serde_json::Value;
 use std::process::Command;
 use std::time::Instant;
+use watchpost::testing::{MockResponse, MockServer};
 
 /// Peak resident memory the storm child may reach, in KiB: the test binary's own baseline
 /// (about 9 MiB) plus a full default queue of 10,000 events (about 3.5 MiB) and headroom for

@@ -277,9 +277,7 @@ fn leaving_out_the_crate_src_warns() {
     let table = fs::read(summary.unwrap().path).unwrap();
     assert_eq!(keys(&table), ["app/gen/x.rs"]);
     assert!(
-        lines.contains(
-            "cargo:warning=watchpost-build: the crate's own `app/src` is not embedded"
-        ),
+        lines.contains("cargo:warning=watchpost-build: the crate's own `app/src` is not embedded"),
         "{lines}"
     );
     // A root that covers `src` is fine.

@@ -13,13 +13,13 @@ use axum::extract::{ConnectInfo, Form, Path};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
 use watchpost::log::SentryLogger;
 use watchpost::testing::MockServer;
 use watchpost::tower::{HandlerPanic, SentryLayer, DEFAULT_BODY_LIMIT};
 use watchpost::{ClientOptions, EventSource, ReportDialog, SourceTable, User, UserFeedback};
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 /// This crate's sources, embedded at build time by `build.rs`.
 static SOURCES: SourceTable = watchpost::embed_sources!();

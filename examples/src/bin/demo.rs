@@ -6,11 +6,11 @@
 //!
 //! Run it with `cargo run -p examples --bin demo`.
 
-use watchpost::testing::MockServer;
-use watchpost::{Breadcrumb, ClientOptions, Level, SourceTable, User};
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
+use watchpost::testing::MockServer;
+use watchpost::{Breadcrumb, ClientOptions, Level, SourceTable, User};
 
 /// This crate's sources, embedded at build time by `build.rs`.
 static SOURCES: SourceTable = watchpost::embed_sources!();

@@ -2,9 +2,9 @@
 //! would load (from `SENTRY_*` variables, and the dotenv-style FILE if given) and sends a test
 //! event. Exits 0 when the event was sent or the environment is not included, 1 otherwise.
 
-use watchpost::{send_test_event, ClientOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use watchpost::{send_test_event, ClientOptions};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -70,10 +70,7 @@ impl Session {
     pub(crate) fn capture_message(&self, message: &str) {
         match self.sdk {
             Sdk::Ours => {
-                std::hint::black_box(watchpost::capture_message(
-                    message,
-                    watchpost::Level::Info,
-                ));
+                std::hint::black_box(watchpost::capture_message(message, watchpost::Level::Info));
             }
             Sdk::Official => {
                 std::hint::black_box(sentry::capture_message(message, sentry::Level::Info));

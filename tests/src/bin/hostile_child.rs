@@ -6,10 +6,10 @@
 //! hostile_child deep-extra <dsn> <depth>   an extra (and a scope extra) nested <depth> levels
 //! ```
 
-use watchpost::{CaptureOptions, ClientOptions, Level};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use std::time::Duration;
+use watchpost::{CaptureOptions, ClientOptions, Level};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,8 +42,8 @@ fn deep(depth: usize) -> Value {
 /// Captures one event whose extra (per event and in the scope) is `depth` levels deep, in
 /// background mode (the worker thread serializes it), and flushes.
 fn deep_extra(dsn: &str, depth: usize) -> Result<Value, String> {
-    let guard = watchpost::init(ClientOptions::new().dsn(dsn).use_env(false))
-        .map_err(|e| e.to_string())?;
+    let guard =
+        watchpost::init(ClientOptions::new().dsn(dsn).use_env(false)).map_err(|e| e.to_string())?;
     watchpost::configure_scope(|scope| scope.set_extra("scope_deep", deep(depth)));
     let outcome = watchpost::capture_message_with(
         "deep extra",

@@ -11,13 +11,13 @@
 //! transport_child exit-under-load <dsn> <events> <busy threads>
 //! ```
 
-use watchpost::{CaptureOutcome, ClientOptions, Level, TransportStats};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use watchpost::{CaptureOutcome, ClientOptions, Level, TransportStats};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
