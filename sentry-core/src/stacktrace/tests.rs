@@ -169,7 +169,7 @@ fn the_location_matches_its_resolved_frame() {
     assert_eq!(last.filename.as_deref(), Some(location.file));
     // Cargo passes workspace-relative paths, so the match reveals the workspace root.
     let manifest_dir = env!("CARGO_MANIFEST_DIR");
-    assert_eq!(root.as_deref(), manifest_dir.strip_suffix("/watchpost"));
+    assert_eq!(root.as_deref(), manifest_dir.strip_suffix("/sentry-core"));
 }
 
 #[test]
