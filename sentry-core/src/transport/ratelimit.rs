@@ -106,13 +106,22 @@ impl Health {
     }
 }
 
-/// Parses `Retry-After` in seconds (HTTP dates are not used by Sentry).
+/// Parses `Retry-After`: seconds (what Sentry sends), or an HTTP date (what a proxy in front of
+/// it may send), as the seconds from now until then (0 for a date in the past).
 pub(crate) fn parse_retry_after(v: &str) -> Option<u64> {
-    v.trim()
+    let v = v.trim();
+    if let Some(secs) = v
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| s.ceil() as u64)
+    {
+        return Some(secs.ceil() as u64);
+    }
+    let until = httpdate::parse_http_date(v).ok()?;
+    let left = until
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(left.as_secs() + u64::from(left.subsec_nanos() > 0))
 }
 
 #[cfg(test)]
@@ -155,6 +164,19 @@ mod tests {
             .is_some());
         assert!(rl.limited_for("unknown_cat", now).is_some());
         assert!(rl.limited_for("attachment", now).is_none());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("3"), Some(3));
+        assert_eq!(parse_retry_after(" 2.5 "), Some(3));
+        let in_a_minute = std::time::SystemTime::now() + Duration::from_secs(61);
+        let date = httpdate::fmt_http_date(in_a_minute);
+        let secs = parse_retry_after(&date).unwrap();
+        assert!((59..=61).contains(&secs), "{date} -> {secs}");
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-1"), None);
     }
 
     #[test]
