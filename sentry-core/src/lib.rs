@@ -26,6 +26,21 @@
 //! }
 //! ```
 //!
+//! # How an event travels
+//!
+//! A `capture_*` call (or the panic hook, the tower layer, the `log`/`tracing` integrations)
+//! builds the event on the caller's thread: the current [`Context`]'s scope is merged in, every
+//! value is bounded (depth, breadth, lengths; see `normalize`), and the stack is walked as raw
+//! instruction pointers only. The client then applies `filter` and `sample_rate` and hands the
+//! event to a bounded, lock-free queue; the capture call returns. The worker thread (at a lowered
+//! priority on Linux) resolves the stack to symbols, attaches the embedded source lines
+//! ([`SourceTable`]), adds the bulky defaults, runs `before_send`, checks the size budget, and
+//! gives the envelope to the sender, which applies rate limits, retries, client reports and the
+//! offline cache before the [`HttpClient`] posts it. Events that do not fit the queue go to the
+//! spill writer (with `cache_dir`) or are counted; at shutdown a drain thread at the caller's
+//! priority helps empty the queue and a last client report says what was left. See
+//! `docs/architecture.md` in the repository for the full picture.
+//!
 //! # Cargo features
 //!
 //! | feature | what it adds |
