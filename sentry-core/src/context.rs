@@ -270,8 +270,12 @@ where
 /// the oldest is dropped beyond `max_breadcrumbs`.
 pub fn add_breadcrumb(crumb: crate::event::Breadcrumb) {
     let ctx = Context::current();
-    let max = ctx.client().map_or(100, |c| c.options().max_breadcrumbs);
-    ctx.update_scope(|s| s.add_breadcrumb(crumb, max));
+    let max = ctx
+        .client()
+        .map_or(crate::scope::DEFAULT_MAX_BREADCRUMBS, |c| {
+            c.options().max_breadcrumbs
+        });
+    ctx.update_scope(|s| s.push_breadcrumb(crumb, max));
 }
 
 /// Empties the current context's scope.

@@ -4,6 +4,9 @@ use crate::event::{Breadcrumb, Contexts, Event, Level, Request, User};
 use crate::normalize::{bound_map, bound_value, bound_values};
 use std::collections::{BTreeMap, VecDeque};
 
+/// Breadcrumbs a scope keeps when no client says otherwise (`max_breadcrumbs`).
+pub(crate) const DEFAULT_MAX_BREADCRUMBS: usize = 100;
+
 /// Data merged into every event captured in a context.
 ///
 /// Change the current one with [`set_tags_context`](crate::set_tags_context) and friends,
@@ -78,9 +81,16 @@ impl Scope {
         self.contexts.insert(key, key, bound_map(fields));
     }
 
-    /// Adds a breadcrumb, dropping the oldest beyond `max` (a ring buffer). Its data is
-    /// bounded in depth.
-    pub fn add_breadcrumb(&mut self, mut crumb: Breadcrumb, max: usize) {
+    /// Adds a breadcrumb; beyond the client's `max_breadcrumbs` (100 when no client is
+    /// configured) the oldest is dropped (a ring buffer). Its data is bounded in depth.
+    pub fn add_breadcrumb(&mut self, crumb: Breadcrumb) {
+        let max = crate::client::global()
+            .map_or(DEFAULT_MAX_BREADCRUMBS, |c| c.options().max_breadcrumbs);
+        self.push_breadcrumb(crumb, max);
+    }
+
+    /// Adds a breadcrumb, dropping the oldest beyond `max`.
+    pub(crate) fn push_breadcrumb(&mut self, mut crumb: Breadcrumb, max: usize) {
         if max == 0 {
             return;
         }
@@ -160,7 +170,7 @@ mod tests {
     fn breadcrumbs_are_a_ring_buffer() {
         let mut s = Scope::default();
         for i in 0..5 {
-            s.add_breadcrumb(Breadcrumb::new("c", format!("{i}")), 3);
+            s.push_breadcrumb(Breadcrumb::new("c", format!("{i}")), 3);
         }
         let msgs: Vec<_> = s
             .breadcrumbs()
@@ -201,7 +211,7 @@ mod tests {
             "ctx",
             [("deep".to_owned(), deep(100_000))].into_iter().collect(),
         );
-        s.add_breadcrumb(
+        s.push_breadcrumb(
             Breadcrumb::new("c", "m").with_data("deep", deep(100_000)),
             10,
         );
@@ -219,8 +229,8 @@ mod tests {
     #[test]
     fn merged_breadcrumbs_keep_the_newest() {
         let mut s = Scope::default();
-        s.add_breadcrumb(Breadcrumb::new("c", "old"), 10);
-        s.add_breadcrumb(Breadcrumb::new("c", "mid"), 10);
+        s.push_breadcrumb(Breadcrumb::new("c", "old"), 10);
+        s.push_breadcrumb(Breadcrumb::new("c", "mid"), 10);
         let mut e = Event::new();
         e.breadcrumbs.values.push(Breadcrumb::new("c", "event"));
         s.apply_to(&mut e, 2);

@@ -262,7 +262,7 @@ fn an_event_over_the_size_limit_sheds_breadcrumbs_then_extra_and_stays_valid() {
         watchpost::configure_scope(|scope| {
             for i in 0..100 {
                 let crumb = watchpost::Breadcrumb::new("c", format!("{i:03}{}", "b".repeat(8000)));
-                scope.add_breadcrumb(crumb, 100);
+                scope.add_breadcrumb(crumb);
             }
             for i in 0..80 {
                 let fields = [("blob".to_owned(), json!("c".repeat(8000)))]

@@ -110,11 +110,7 @@ impl Health {
 /// it may send), as the seconds from now until then (0 for a date in the past).
 pub(crate) fn parse_retry_after(v: &str) -> Option<u64> {
     let v = v.trim();
-    if let Some(secs) = v
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-    {
+    if let Some(secs) = v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0) {
         return Some(secs.ceil() as u64);
     }
     let until = httpdate::parse_http_date(v).ok()?;
