@@ -690,7 +690,7 @@ pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
 /// `Ok(None)` when there is no DSN.
 pub(crate) fn build_client(options: ClientOptions) -> Result<Option<Client>, Error> {
     let options = if options.use_env {
-        options.apply_env()
+        options.apply_env()?
     } else {
         options
     };

@@ -217,4 +217,34 @@ mod tests {
         assert_eq!(m["SENTRY_RELEASE"], "x");
         assert_eq!(m.len(), 2);
     }
+
+    #[test]
+    fn init_reads_every_variable_from_env_reads_and_code_wins() {
+        let vars = [
+            ("SENTRY_DSN", "https://env@sentry.example.com/1"),
+            ("SENTRY_SAMPLE_RATE", "0.25"),
+            ("SENTRY_MAX_BREADCRUMBS", "7"),
+            ("SENTRY_RELEASE", "env@1"),
+            ("SENTRY_TAGS", "region=eu,team=env"),
+        ];
+        let o = ClientOptions::new()
+            .release("code@2")
+            .tag("team", "code")
+            .fill_from_vars(vars)
+            .unwrap();
+        assert_eq!(o.dsn.as_deref(), Some("https://env@sentry.example.com/1"));
+        assert_eq!(o.sample_rate, 0.25);
+        assert_eq!(o.max_breadcrumbs, 7);
+        assert_eq!(o.release.as_deref(), Some("code@2"));
+        assert_eq!(o.tags["team"], "code");
+        assert_eq!(o.tags["region"], "eu");
+    }
+
+    #[test]
+    fn a_malformed_variable_is_an_init_error_naming_it() {
+        let err = ClientOptions::new()
+            .fill_from_vars([("SENTRY_SAMPLE_RATE", "half")])
+            .unwrap_err();
+        assert!(err.to_string().contains("SENTRY_SAMPLE_RATE"), "{err}");
+    }
 }

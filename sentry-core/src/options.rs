@@ -501,24 +501,49 @@ impl ClientOptions {
         }
     }
 
-    /// Fills unset values from `SENTRY_DSN`, `SENTRY_ENVIRONMENT` and `SENTRY_RELEASE`.
-    /// Explicit options win. [`init`](crate::init) calls this unless [`use_env`](Self::use_env) is off.
-    #[must_use]
-    pub fn apply_env(mut self) -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        if self.dsn.is_none() {
-            self.dsn = var("SENTRY_DSN");
+    /// Fills the options left at their defaults from the process's `SENTRY_*` variables: the
+    /// same variables, read the same way, as [`from_env`](Self::from_env) (see
+    /// [`env_variables`](Self::env_variables)). Options set in code win; `SENTRY_TAGS` adds the
+    /// tags the code did not set. A malformed value is an error naming the variable.
+    /// [`init`](crate::init) calls this unless [`use_env`](Self::use_env) is off.
+    pub fn apply_env(self) -> Result<Self, Error> {
+        self.fill_from_vars(std::env::vars())
+    }
+
+    /// [`apply_env`](Self::apply_env) over the given variables.
+    pub(crate) fn fill_from_vars<I, K, V>(mut self, vars: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let env = ClientOptions::from_vars(vars)?;
+        let default = ClientOptions::default();
+        macro_rules! fill {
+            ($($field:ident),*) => {$(
+                if self.$field == default.$field {
+                    self.$field = env.$field;
+                }
+            )*};
         }
-        if self.environment.is_none() {
-            self.environment = var("SENTRY_ENVIRONMENT");
+        fill!(
+            dsn,
+            environment,
+            release,
+            included_environments,
+            server_name,
+            sample_rate,
+            send_max_attempts,
+            max_breadcrumbs,
+            context_lines,
+            debug,
+            spotlight,
+            send_result
+        );
+        for (k, v) in env.tags {
+            self.tags.entry(k).or_insert(v);
         }
-        if self.release.is_none() {
-            self.release = var("SENTRY_RELEASE");
-        }
-        if self.spotlight.is_none() {
-            self.spotlight = var("SENTRY_SPOTLIGHT").map(|v| spotlight_from_env(&v));
-        }
-        self
+        Ok(self)
     }
 
     /// The Spotlight sidecar URL when Spotlight is on.

@@ -66,7 +66,14 @@ impl std::error::Error for TestError {}
 pub fn send_test_event(options: ClientOptions, out: &mut dyn Write) -> TestEventOutcome {
     let location = Location::caller();
     let options = if options.use_env {
-        options.apply_env()
+        match options.apply_env() {
+            Ok(o) => o,
+            Err(e) => {
+                let outcome = fail(out, format!("The configuration is invalid: {e}."));
+                let _ = out.flush();
+                return outcome;
+            }
+        }
     } else {
         options
     };
