@@ -81,4 +81,22 @@ mod tests {
             assert!((0.0..1.0).contains(&j));
         }
     }
+
+    #[test]
+    fn jitter_is_uniform() {
+        // 100,000 draws in 10 buckets: each expects 10,000 (standard deviation 95); the bounds
+        // are eight deviations wide, so a constant or a skewed generator fails.
+        let mut buckets = [0u32; 10];
+        let mut sum = 0.0;
+        for _ in 0..100_000 {
+            let j = jitter();
+            sum += j;
+            buckets[(j * 10.0) as usize] += 1;
+        }
+        for (i, n) in buckets.iter().enumerate() {
+            assert!((9_240..=10_760).contains(n), "bucket {i}: {n} ({buckets:?})");
+        }
+        let mean = sum / 100_000.0;
+        assert!((0.49..=0.51).contains(&mean), "mean {mean}");
+    }
 }

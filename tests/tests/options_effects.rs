@@ -75,6 +75,24 @@ fn sample_rate_zero_and_one() {
 }
 
 #[test]
+fn sample_rate_one_half_keeps_about_half() {
+    // 4,000 draws at p = 0.5: mean 2,000, standard deviation 31.6. Six deviations either side
+    // fail a generator stuck on one answer, and a true coin about once in a billion runs.
+    let n = 4_000;
+    let (sampled_out, events) = watchpost::testing::with_captured_events_options(
+        ClientOptions::new().sample_rate(0.5),
+        || {
+            (0..n)
+                .filter(|_| capture_message("x", Level::Error) == CaptureOutcome::SampledOut)
+                .count()
+        },
+    );
+    let kept = events.len();
+    assert_eq!(kept + sampled_out, n);
+    assert!((1_810..=2_190).contains(&kept), "kept {kept} of {n}");
+}
+
+#[test]
 fn before_send_changes_the_fingerprint_or_drops() {
     let server = MockServer::start();
     let options = sync_options(&server).before_send(|mut e: Event| {
