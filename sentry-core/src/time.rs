@@ -94,7 +94,10 @@ mod tests {
             buckets[(j * 10.0) as usize] += 1;
         }
         for (i, n) in buckets.iter().enumerate() {
-            assert!((9_240..=10_760).contains(n), "bucket {i}: {n} ({buckets:?})");
+            assert!(
+                (9_240..=10_760).contains(n),
+                "bucket {i}: {n} ({buckets:?})"
+            );
         }
         let mean = sum / 100_000.0;
         assert!((0.49..=0.51).contains(&mean), "mean {mean}");
