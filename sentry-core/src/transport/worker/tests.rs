@@ -74,13 +74,20 @@ fn gated(
     (w, gate_tx, done_rx, stats)
 }
 
-/// Waits until the worker has taken every queued job (it then blocks on the gate).
-fn wait_until_taken(stats: &Stats) {
+/// Polls `done` until it holds, failing the test after 10 s.
+fn wait_for(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while stats.snapshot().queue_depth > 0 {
-        assert!(Instant::now() < deadline, "the worker never took its job");
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::yield_now();
     }
+}
+
+/// Waits until the worker has taken every queued job (it then blocks on the gate).
+fn wait_until_taken(stats: &Stats) {
+    wait_for("the worker to take its job", || {
+        stats.snapshot().queue_depth == 0
+    });
 }
 
 #[test]
@@ -155,9 +162,8 @@ fn upkeep_runs_while_the_queue_is_idle() {
         |_: u32| {},
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let n = t.upkeeps.load(Ordering::SeqCst);
-    assert!(n >= 3, "upkeep ran {n} times in 200 ms at a 20 ms interval");
+    // With no job at all, the upkeep keeps running at the interval the transport asks for.
+    wait_for("three upkeeps", || t.upkeeps.load(Ordering::SeqCst) >= 3);
     assert!(w.shutdown(Duration::from_secs(1)));
 }
 
@@ -214,7 +220,7 @@ fn housekeeping_runs_after_each_upkeep() {
         |_: u32| {},
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    wait_for("three upkeeps", || t.upkeeps.load(Ordering::SeqCst) >= 3);
     assert!(w.shutdown(Duration::from_secs(1)));
     let (runs, upkeeps) = (
         RUNS.load(Ordering::SeqCst),
