@@ -1,6 +1,7 @@
 //! Test support for the workspace: harnesses that judge the SDK's output with real Sentry
 //! software. Run everything with `./scripts/test.sh`.
 
+pub mod child;
 pub mod net;
 pub mod peers;
 pub mod recording;

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
 use serde_json::Value;
-use std::process::Command;
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,21 +13,7 @@ use watchpost::testing::{MockResponse, MockServer};
 use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Level};
 
 fn run_child(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_transport_child"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child {args:?} failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap();
-    serde_json::from_str(line).unwrap()
+    tests::child::run_for_result(env!("CARGO_BIN_EXE_transport_child"), args)
 }
 
 #[test]

@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
 use serde_json::Value;
-use std::process::Command;
 use std::time::Instant;
 use watchpost::testing::{MockResponse, MockServer};
 
@@ -21,21 +20,7 @@ const STORM_PEAK_KIB: u64 = 32 * 1024;
 const BYTES_PER_QUEUED_EVENT: u64 = 640;
 
 fn run_child(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_transport_child"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child {args:?} failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap();
-    serde_json::from_str(line).unwrap()
+    tests::child::run_for_result(env!("CARGO_BIN_EXE_transport_child"), args)
 }
 
 #[test]
