@@ -51,7 +51,7 @@ fn breadcrumbs_in_order_and_error_events_carry_event_and_span_fields() {
         e.logentry.as_ref().and_then(|l| l.formatted.as_deref()),
         Some("payment failed")
     );
-    assert_eq!(e.logger.as_deref(), Some("integration_tracing"));
+    assert_eq!(e.logger.as_deref(), Some(module_path!()));
     assert_eq!(e.level, Level::Error);
     let meta = &e.extra["logger_metadata"];
     assert_eq!(meta["amount_cents"], 1299);

@@ -11,10 +11,8 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-mod source_fixture;
-
+use crate::source_fixture::{binary, cargo_build, copy_lock, crate_path, stderr, write};
 use serde_json::Value;
-use source_fixture::{binary, cargo_build, copy_lock, crate_path, stderr, write};
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -8,9 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // A failed unwrap in a test is the test failing.
 
-mod source_fixture;
-
-use source_fixture::{binary, cargo_build, copy_lock, crate_path, stderr};
+use crate::source_fixture::{binary, cargo_build, copy_lock, crate_path, stderr};
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Output};
