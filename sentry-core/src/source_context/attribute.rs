@@ -78,16 +78,7 @@ pub(crate) fn module_of(package: &PackageInfo, key: &str) -> String {
     else {
         return module;
     };
-    let segments: Vec<&str> = file.split('/').collect();
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        let crate_root = i == 0 && matches!(*segment, "lib" | "main");
-        if last && (*segment == "mod" || crate_root) {
-            break;
-        }
-        module.push_str("::");
-        module.push_str(segment);
-    }
+    crate::stacktrace::push_module_path(&mut module, file);
     module
 }
 

@@ -30,6 +30,7 @@ use std::borrow::Cow;
 use std::panic::Location;
 use std::sync::OnceLock;
 
+pub(crate) use paths::push_module_path;
 pub(crate) use symbol::{release_if_idle, RELEASE_AFTER};
 
 /// Frees the debug info loaded to resolve stack traces to functions and lines.

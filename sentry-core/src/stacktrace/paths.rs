@@ -122,6 +122,13 @@ pub(crate) fn crate_and_module(abs_path: &str) -> Option<(String, String)> {
     }
     let file = path[src + 5..].strip_suffix(".rs")?;
     let mut module = package.clone();
+    push_module_path(&mut module, file);
+    Some((package, module))
+}
+
+/// Appends the module path of `file` (a path under `src/`, without `.rs`) to `module`:
+/// `db/pool` → `::db::pool`; `lib`, `main` and `mod` files name their directory's module.
+pub(crate) fn push_module_path(module: &mut String, file: &str) {
     let segments: Vec<&str> = file.split('/').collect();
     for (i, segment) in segments.iter().enumerate() {
         let last = i + 1 == segments.len();
@@ -132,7 +139,6 @@ pub(crate) fn crate_and_module(abs_path: &str) -> Option<(String, String)> {
         module.push_str("::");
         module.push_str(segment);
     }
-    Some((package, module))
 }
 
 /// `tokio-1.40.0` → `tokio`: cuts at the last `-` that a digit follows.
