@@ -5,27 +5,29 @@
 //! on, to a second thread (the spill writer) that finishes it and writes it to disk, so a burst
 //! is kept instead of dropped without the caller waiting on the disk.
 
+mod defaults;
+mod global;
 mod queued;
+
+use defaults::Defaults;
+pub(crate) use global::{build_client, global};
+pub use global::{flush, init, stats, ClientGuard};
 
 use queued::{QueuedEvent, Ready, COMPACT_AFTER};
 
 use crate::context::{Context, EventSource};
 use crate::envelope::Envelope;
 use crate::error::SendError;
-use crate::event::{Event, SdkInfo};
+use crate::event::Event;
 use crate::hooks::guarded;
 use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::source_rules::SourceRules;
 use crate::stacktrace::{RawStacktrace, ResolveConfig};
-use crate::transport::{
-    DropReason, HttpTransport, Job, Stats, Transport, TransportStats, UreqClient, Worker,
-    WorkerConfig,
-};
-use crate::{CaptureOutcome, Dsn, Error};
-use std::collections::BTreeMap;
+use crate::transport::{DropReason, Job, Stats, Transport, TransportStats, Worker, WorkerConfig};
+use crate::CaptureOutcome;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -35,15 +37,6 @@ pub(crate) struct PendingEvent {
     pub(crate) event: Event,
     /// Raw frames for the last exception, resolved by the worker.
     pub(crate) stack: Option<RawStacktrace>,
-}
-
-/// Values computed once at `init` and put on every event.
-#[derive(Debug)]
-struct Defaults {
-    server_name: Option<String>,
-    contexts: crate::event::Contexts,
-    sdk: SdkInfo,
-    modules: BTreeMap<String, String>,
 }
 
 /// Everything the capture path and the worker share.
@@ -72,16 +65,6 @@ pub(crate) struct Client {
     /// Writes events that do not fit the full queue to the offline cache (background mode with
     /// `cache_dir`).
     spill: Option<Worker<QueuedEvent>>,
-}
-
-static GLOBAL: RwLock<Option<Arc<Client>>> = RwLock::new(None);
-
-/// The global client, if [`init`] ran with a DSN.
-pub(crate) fn global() -> Option<Arc<Client>> {
-    GLOBAL
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
 }
 
 impl Client {
@@ -509,228 +492,4 @@ impl Core {
 /// The worker's housekeeping: debug info not used for a while is released.
 fn release_idle_debug_info() {
     crate::stacktrace::release_if_idle(crate::stacktrace::RELEASE_AFTER);
-}
-
-impl Defaults {
-    fn collect(o: &ClientOptions) -> Defaults {
-        let server_name = o
-            .server_name
-            .clone()
-            .or_else(|| hostname::get().ok().and_then(|h| h.into_string().ok()));
-        let mut contexts = crate::event::Contexts::default();
-        contexts.insert("os", "os", os_context());
-        let mut runtime = serde_json::Map::new();
-        runtime.insert("name".into(), "rustc".into());
-        let rustc = env!("SENTRY_CORE_RUSTC_VERSION");
-        // `rustc 1.95.0 (59807616e 2026-04-14)` → version `1.95.0`, the rest kept as raw_description.
-        if let Some(v) = rustc.split_whitespace().nth(1) {
-            runtime.insert("version".into(), v.into());
-        }
-        if !rustc.is_empty() {
-            runtime.insert("raw_description".into(), rustc.into());
-        }
-        contexts.insert("runtime", "runtime", runtime);
-        let mut device = serde_json::Map::new();
-        device.insert("arch".into(), std::env::consts::ARCH.into());
-        contexts.insert("device", "device", device);
-        let modules = match (&o.source_table, o.report_deps) {
-            (Some(t), true) => t.modules().into_iter().collect(),
-            _ => BTreeMap::new(),
-        };
-        let sdk = SdkInfo {
-            integrations: enabled_integrations(),
-            ..SdkInfo::default()
-        };
-        Defaults {
-            server_name,
-            contexts,
-            sdk,
-            modules,
-        }
-    }
-}
-
-fn enabled_integrations() -> Vec<String> {
-    let compiled = [
-        ("panic", cfg!(feature = "panic")),
-        ("tower", cfg!(feature = "tower")),
-        ("log", cfg!(feature = "log")),
-        ("tracing", cfg!(feature = "tracing")),
-        ("anyhow", cfg!(feature = "anyhow")),
-    ];
-    compiled
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| (*name).to_owned())
-        .collect()
-}
-
-fn os_context() -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    let os = std::env::consts::OS;
-    let name = match os {
-        "linux" => "Linux",
-        "macos" => "macOS",
-        "windows" => "Windows",
-        other => other,
-    };
-    m.insert("name".into(), name.into());
-    if let Ok(release) = std::fs::read_to_string("/etc/os-release") {
-        let field = |key: &str| {
-            release.lines().find_map(|l| {
-                l.strip_prefix(key)?
-                    .strip_prefix('=')
-                    .map(|v| v.trim_matches('"').to_owned())
-            })
-        };
-        if let Some(v) = field("VERSION_ID") {
-            m.insert("version".into(), v.into());
-        }
-        if let Some(v) = field("PRETTY_NAME") {
-            m.insert("raw_description".into(), v.into());
-        }
-    }
-    if let Ok(k) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
-        m.insert("kernel_version".into(), k.trim().into());
-    }
-    m
-}
-
-/// Keeps the SDK running; dropping it flushes queued events (at most `shutdown_timeout`) and
-/// uninstalls the client.
-#[must_use = "dropping the guard at once shuts the SDK down"]
-#[derive(Debug)]
-pub struct ClientGuard {
-    client: Option<Arc<Client>>,
-}
-
-impl ClientGuard {
-    /// True when a DSN was configured and events are being sent.
-    pub fn is_enabled(&self) -> bool {
-        self.client.is_some()
-    }
-
-    /// Waits until captured events are delivered (or dropped and counted) and the offline cache
-    /// is empty, at most `timeout`; see [`flush`](crate::flush).
-    pub fn flush(&self, timeout: Duration) -> bool {
-        self.client.as_ref().is_none_or(|c| c.flush(timeout))
-    }
-
-    /// The transport's counters.
-    pub fn stats(&self) -> TransportStats {
-        self.client.as_ref().map(|c| c.stats()).unwrap_or_default()
-    }
-
-    /// Shuts the SDK down as dropping the guard does, and returns the final counters: what was
-    /// sent, and every event that was not, by reason. Events still queued when
-    /// `shutdown_timeout` ran out are counted as `network_error` and reported to the server in
-    /// a last client report sent within the same timeout.
-    ///
-    /// ```
-    /// let guard = watchpost::init(watchpost::ClientOptions::new()).expect("valid options");
-    /// // ... the program runs ...
-    /// let stats = guard.close();
-    /// if stats.dropped_total() > 0 {
-    ///     eprintln!("Sentry: {} events were not delivered: {:?}", stats.dropped_total(), stats.dropped);
-    /// }
-    /// ```
-    pub fn close(mut self) -> TransportStats {
-        self.shut_down().unwrap_or_default()
-    }
-
-    fn shut_down(&mut self) -> Option<TransportStats> {
-        let client = self.client.take()?;
-        client.shutdown();
-        let mut g = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
-        if g.as_ref().is_some_and(|c| Arc::ptr_eq(c, &client)) {
-            *g = None;
-        }
-        drop(g);
-        let stats = client.stats();
-        *CLOSED_STATS.lock().unwrap_or_else(PoisonError::into_inner) = Some(stats.clone());
-        Some(stats)
-    }
-}
-
-impl Drop for ClientGuard {
-    fn drop(&mut self) {
-        self.shut_down();
-    }
-}
-
-/// The final counters of the last client shut down, read by [`stats`] once no client is
-/// installed.
-static CLOSED_STATS: std::sync::Mutex<Option<TransportStats>> = std::sync::Mutex::new(None);
-
-/// Starts the SDK: validates the options (filling unset ones from `SENTRY_DSN`,
-/// `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`), installs the client and, with the `panic` feature,
-/// the panic hook.
-///
-/// Without a DSN the SDK stays off: capture calls return [`CaptureOutcome::Disabled`].
-/// Keep the returned guard alive for the life of the program.
-///
-/// ```
-/// let _guard = watchpost::init(watchpost::ClientOptions::new()).expect("valid Sentry options");
-/// ```
-pub fn init(options: ClientOptions) -> Result<ClientGuard, Error> {
-    let Some(client) = build_client(options)? else {
-        return Ok(ClientGuard { client: None });
-    };
-    let client = Arc::new(client);
-    #[cfg(feature = "panic")]
-    crate::integrations::panic::install();
-    *GLOBAL.write().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
-    Ok(ClientGuard {
-        client: Some(client),
-    })
-}
-
-/// Builds the client `init` would install, without installing it: options completed from the
-/// environment (unless `use_env(false)`) and validated, the HTTP transport set up.
-/// `Ok(None)` when there is no DSN.
-pub(crate) fn build_client(options: ClientOptions) -> Result<Option<Client>, Error> {
-    let options = if options.use_env {
-        options.apply_env()?
-    } else {
-        options
-    };
-    options.validate()?;
-    let Some(dsn_str) = options.dsn.as_deref() else {
-        return Ok(None);
-    };
-    let dsn: Dsn = dsn_str.parse().map_err(|source| Error::InvalidDsn {
-        dsn: crate::options::mask_dsn(dsn_str),
-        source,
-    })?;
-    let http = options.http_client.clone().unwrap_or_else(|| {
-        Arc::new(UreqClient::new(
-            options.http_timeout,
-            options.connect_timeout,
-            options.pool_max_connections,
-        ))
-    });
-    let stats = Arc::new(Stats::default());
-    let transport = Arc::new(HttpTransport::new(&dsn, http, &options, stats.clone()));
-    Ok(Some(Client::with_transport(options, transport, stats)))
-}
-
-/// Waits until events captured so far are delivered (or dropped and counted) and the offline
-/// cache, if configured, is empty; at most `timeout`. True when nothing is left waiting (or
-/// there is nothing to wait for); false when events are still queued or cached, for example
-/// while the server is unreachable.
-pub fn flush(timeout: Duration) -> bool {
-    Context::current().client().is_none_or(|c| c.flush(timeout))
-}
-
-/// The transport's counters (sent, retried, dropped by reason, queue depth) of the current
-/// client; once the client has been shut down (its guard dropped or closed), its final counters.
-pub fn stats() -> TransportStats {
-    match Context::current().client() {
-        Some(c) => c.stats(),
-        None => CLOSED_STATS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .unwrap_or_default(),
-    }
 }
