@@ -43,7 +43,12 @@ impl ClientOptions {
                 format!("cannot read `{}`: {e}", path.display()),
             )
         })?;
-        let mut vars: BTreeMap<String, String> = parse_dotenv(&text);
+        let mut vars = parse_dotenv(&text).map_err(|e| {
+            Error::option(
+                "config file",
+                format!("cannot read `{}`: {e}", path.display()),
+            )
+        })?;
         for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("SENTRY_")) {
             vars.insert(k, v);
         }
@@ -152,22 +157,11 @@ fn parse_bool(var: &str, value: &str) -> Result<bool, Error> {
     }
 }
 
-/// `KEY=value` lines; `#` comments, `export ` prefixes and matching quotes are allowed.
-fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let (k, v) = l.split_once('=')?;
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|s| s.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
-                .unwrap_or(v);
-            Some((k.trim().to_owned(), v.to_owned()))
-        })
+/// `KEY=value` lines as dotenv files have them (`#` comments, `export ` prefixes, quotes,
+/// escapes), read with `dotenvy`. A line it cannot read is an error naming the line.
+fn parse_dotenv(text: &str) -> Result<BTreeMap<String, String>, String> {
+    dotenvy::from_read_iter(text.as_bytes())
+        .map(|item| item.map_err(|e| e.to_string()))
         .collect()
 }
 
@@ -211,11 +205,17 @@ mod tests {
 
     #[test]
     fn dotenv_lines() {
-        let m =
-            parse_dotenv("# c\nexport SENTRY_DSN=\"http://a@h/1\"\n\nSENTRY_RELEASE='x'\nJUNK\n");
+        let m = parse_dotenv("# c\nexport SENTRY_DSN=\"http://a@h/1\"\n\nSENTRY_RELEASE='x'\n")
+            .unwrap();
         assert_eq!(m["SENTRY_DSN"], "http://a@h/1");
         assert_eq!(m["SENTRY_RELEASE"], "x");
         assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn a_dotenv_line_that_cannot_be_read_is_an_error() {
+        let err = parse_dotenv("SENTRY_DSN=http://a@h/1\nJUNK LINE\n").unwrap_err();
+        assert!(err.contains("JUNK") || err.contains('2'), "{err}");
     }
 
     #[test]
