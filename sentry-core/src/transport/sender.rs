@@ -184,21 +184,23 @@ impl HttpTransport {
             self.deliver(envelope)
         };
         match delivery {
+            // Counted before the cache file goes: whoever sees the cache empty (a flush, say)
+            // sees the envelope counted.
             Delivery::Accepted(sent) => {
-                if let (Some(cache), Some(claim)) = (&self.cache, claim) {
-                    cache.remove(claim);
-                }
                 if !cats.is_empty() {
                     self.stats.record_sent();
+                }
+                if let (Some(cache), Some(claim)) = (&self.cache, claim) {
+                    cache.remove(claim);
                 }
                 Ok(sent)
             }
             Delivery::Rejected(err, reason) => {
-                if let (Some(cache), Some(claim)) = (&self.cache, claim) {
-                    cache.remove(claim);
-                }
                 for cat in cats {
                     self.stats.record_drop(reason, cat, 1);
+                }
+                if let (Some(cache), Some(claim)) = (&self.cache, claim) {
+                    cache.remove(claim);
                 }
                 Err(err)
             }

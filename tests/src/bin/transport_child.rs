@@ -207,10 +207,13 @@ fn offline_drain(dsn: &str, cache_dir: &str, timeout_s: u64) -> Result<Value, St
             .cache_max_envelopes(10_000),
     )?;
     let initial = guard.stats().cached;
-    while guard.stats().cached > 0 && start.elapsed() < Duration::from_secs(timeout_s) {
-        std::thread::sleep(Duration::from_millis(50));
+    let drained = guard.flush(Duration::from_secs(timeout_s));
+    // The final counters: the cache's file is removed a moment before its send is counted, so
+    // read them once the worker has stopped.
+    let stats = guard.close();
+    if !drained {
+        return Err(format!("the cache did not drain: {}", stats_json(&stats)));
     }
-    let stats = guard.stats();
     Ok(
         json!({ "initial_cached": initial, "elapsed_ms": start.elapsed().as_millis() as u64, "stats": stats_json(&stats) }),
     )
