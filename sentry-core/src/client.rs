@@ -112,14 +112,14 @@ impl Client {
         };
         let worker_core = core.clone();
         let run = move |q: QueuedEvent| match worker_core.unqueue(q) {
-            Some(Ready::Event(pending)) => {
+            Ok(Ready::Event(pending)) => {
                 worker_core.finish_and_send(pending);
             }
-            // Failures are counted and logged by the transport.
-            Some(Ready::Envelope(envelope)) => {
+            // Failures are counted and logged by the transport (and by `unqueue`).
+            Ok(Ready::Envelope(envelope)) => {
                 let _ = worker_core.transport.send(envelope);
             }
-            None => {}
+            Err(_) => {}
         };
         Self::spawn_thread(core, "sentry-transport", config, run)
     }
@@ -374,17 +374,13 @@ impl Core {
         log::log!(target: "watchpost", self.options.log_level, "the Sentry `{hook}` callback panicked; the event was dropped");
     }
 
-    /// A queued job made ready; `None` (counted) if an event's JSON does not read back.
-    fn unqueue(&self, queued: QueuedEvent) -> Option<Ready> {
-        match queued.into_ready() {
-            Ok(ready) => Some(ready),
-            Err(e) => {
-                self.stats
-                    .record_drop(DropReason::InternalSdkError, "error", 1);
-                log::log!(target: "watchpost", self.options.log_level, "a queued Sentry event could not be read back ({e}); it was dropped");
-                None
-            }
-        }
+    /// A queued job made ready; the error (counted) if an event's JSON does not read back.
+    fn unqueue(&self, queued: QueuedEvent) -> Result<Ready, serde_json::Error> {
+        queued.into_ready().inspect_err(|e| {
+            self.stats
+                .record_drop(DropReason::InternalSdkError, "error", 1);
+            log::log!(target: "watchpost", self.options.log_level, "a queued Sentry event could not be read back ({e}); it was dropped");
+        })
     }
 
     /// Finishes an event and writes it to the offline cache without sending it (the worker's
@@ -393,15 +389,15 @@ impl Core {
         let event_id = queued.event_id();
         let category = queued.category();
         let envelope = match self.unqueue(queued) {
-            Some(Ready::Event(pending)) => match self.finish(pending) {
+            Ok(Ready::Event(pending)) => match self.finish(pending) {
                 Ok(event) => Envelope::from_event(&event).ok(),
                 Err(dropped) => return dropped,
             },
-            Some(Ready::Envelope(envelope)) => Some(envelope),
-            None => {
+            Ok(Ready::Envelope(envelope)) => Some(envelope),
+            Err(e) => {
                 return CaptureOutcome::Failed {
                     event_id,
-                    error: SendError::Serialize("the queued event could not be read back".into()),
+                    error: SendError::serialize(e),
                 }
             }
         };
@@ -436,7 +432,7 @@ impl Core {
                     .record_drop(DropReason::InternalSdkError, "error", 1);
                 CaptureOutcome::Failed {
                     event_id,
-                    error: SendError::Serialize(e.to_string()),
+                    error: SendError::serialize(e),
                 }
             }
         };

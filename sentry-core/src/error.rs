@@ -1,6 +1,9 @@
 //! The crate's error type: configuration problems found at `init`, and send failures.
 
+use std::sync::Arc;
+
 use crate::dsn::DsnError;
+use crate::transport::HttpError;
 
 /// A configuration problem found by [`init`](crate::init) or [`ClientOptions::validate`](crate::ClientOptions::validate).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,12 +38,20 @@ impl Error {
 }
 
 /// Why an event could not be delivered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Its `Display` says what happened in one sentence; the error it came from (an [`HttpError`],
+/// a `serde_json::Error`) is its [`source`](std::error::Error::source).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
-    /// The request did not get an HTTP answer (DNS, refused, reset, timeout, TLS).
-    #[error("network error: {0}")]
-    Network(String),
+    /// The request did not get an HTTP answer (DNS, refused, reset, timeout, TLS); the
+    /// [`HttpError`] says which.
+    #[error("the server did not answer")]
+    Network(#[source] HttpError),
+    /// The server did not answer moments ago: the transport waits out the outage before it
+    /// tries again, and did not send this envelope (with `cache_dir` it is kept for later).
+    #[error("the server was unreachable moments ago; not tried again yet")]
+    Unreachable,
     /// The server answered with an error status.
     #[error("server answered {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Status {
@@ -57,9 +68,18 @@ pub enum SendError {
         /// Seconds until the limit ends.
         retry_after: u64,
     },
-    /// The event could not be serialized.
-    #[error("the event could not be serialized: {0}")]
-    Serialize(String),
+    /// The event could not be serialized, or a queued event could not be read back.
+    #[error("the event could not be serialized")]
+    Serialize(#[source] Arc<serde_json::Error>),
+    /// The event is still over the size limit after trimming (Sentry would refuse it with a
+    /// `413`): dropped, counted as `send_error`.
+    #[error("the event is {bytes} bytes after trimming, over the {limit} byte limit")]
+    TooLarge {
+        /// The event's size as JSON after trimming.
+        bytes: usize,
+        /// The largest event the SDK sends.
+        limit: usize,
+    },
     /// No DSN is configured: the SDK is disabled.
     #[error("no DSN is configured")]
     NoDsn,
@@ -68,3 +88,39 @@ pub enum SendError {
     #[error("the send queue is full")]
     QueueFull,
 }
+
+impl SendError {
+    pub(crate) fn serialize(err: serde_json::Error) -> Self {
+        SendError::Serialize(Arc::new(err))
+    }
+}
+
+/// Two errors are equal when they are the same variant with equal fields; the serde errors of
+/// two [`Serialize`](SendError::Serialize) errors are compared by their text.
+impl PartialEq for SendError {
+    fn eq(&self, other: &Self) -> bool {
+        use SendError::*;
+        match (self, other) {
+            (Network(a), Network(b)) => a == b,
+            (Serialize(a), Serialize(b)) => a.to_string() == b.to_string(),
+            (
+                Status {
+                    status: a,
+                    detail: b,
+                    retry_after: c,
+                },
+                Status {
+                    status: x,
+                    detail: y,
+                    retry_after: z,
+                },
+            ) => (a, b, c) == (x, y, z),
+            (RateLimited { retry_after: a }, RateLimited { retry_after: b }) => a == b,
+            (TooLarge { bytes: a, limit: b }, TooLarge { bytes: x, limit: y }) => (a, b) == (x, y),
+            (Unreachable, Unreachable) | (NoDsn, NoDsn) | (QueueFull, QueueFull) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SendError {}

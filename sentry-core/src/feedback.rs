@@ -126,8 +126,7 @@ pub fn capture_user_feedback(feedback: UserFeedback) -> Result<Uuid, SendError> 
     );
     let event_id = event.event_id;
     let mut envelope = Envelope::from_sdk(Some(event_id));
-    let item =
-        EnvelopeItem::json("feedback", &event).map_err(|e| SendError::Serialize(e.to_string()))?;
+    let item = EnvelopeItem::json("feedback", &event).map_err(SendError::serialize)?;
     envelope.add_item(item);
     client.send_envelope(event_id, envelope)?;
     Ok(event_id)

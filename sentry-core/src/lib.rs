@@ -114,7 +114,8 @@ pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};
 pub use transport::{
-    DropReason, HttpClient, HttpError, HttpRequest, HttpResponse, TransportStats, UreqClient,
+    DropReason, HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, TransportStats,
+    UreqClient,
 };
 
 /// The SDK's name, as sent in `sdk.name` and `User-Agent`.

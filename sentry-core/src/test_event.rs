@@ -7,6 +7,7 @@ use crate::error::SendError;
 use crate::event::Mechanism;
 use crate::options::SendResult;
 use crate::stacktrace::RawStacktrace;
+use crate::transport::{error_chain, HttpErrorKind};
 use crate::{CaptureOutcome, ClientOptions, Dsn};
 use std::io::{self, Write};
 use std::panic::Location;
@@ -194,16 +195,22 @@ fn explain(error: &SendError, dsn: &Dsn) -> String {
         None => dsn.host().to_owned(),
     };
     match error {
-        SendError::Network(msg) if msg.contains("host not found") || msg.contains("resolve") => {
-            format!("Could not send the test event: the host name `{}` could not be resolved (DNS failure).", dsn.host())
-        }
-        SendError::Network(msg) if msg.contains("refused") => {
-            format!("Could not send the test event: the connection to {host} was refused.")
-        }
-        SendError::Network(msg) if msg.contains("timed out") => {
-            format!("Could not send the test event: {host} did not answer in time ({msg}).")
-        }
-        SendError::Network(msg) => format!("Could not send the test event to {host}: {msg}."),
+        SendError::Network(e) => match e.kind() {
+            HttpErrorKind::HostNotFound => format!(
+                "Could not send the test event: the host name `{}` could not be resolved (DNS failure).",
+                dsn.host()
+            ),
+            HttpErrorKind::ConnectionRefused => {
+                format!("Could not send the test event: the connection to {host} was refused.")
+            }
+            HttpErrorKind::TimedOut => {
+                format!("Could not send the test event: {host} did not answer in time ({e}).")
+            }
+            _ => format!(
+                "Could not send the test event to {host}: {}.",
+                error_chain(e)
+            ),
+        },
         SendError::Status {
             status: 429,
             retry_after,

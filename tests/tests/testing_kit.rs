@@ -288,13 +288,17 @@ fn a_server_that_never_answers_makes_the_send_time_out_quickly() {
         start.elapsed()
     );
     let CaptureOutcome::Failed {
-        error: SendError::Network(msg),
+        error: SendError::Network(err),
         ..
     } = &outcome
     else {
         panic!("expected a network error: {outcome:?}");
     };
-    assert!(msg.contains("timed out"), "{msg}");
+    assert_eq!(err.kind(), watchpost::HttpErrorKind::TimedOut, "{err}");
+    assert!(
+        std::error::Error::source(err).is_some(),
+        "keeps ureq's error"
+    );
     assert_eq!(
         server.requests().len(),
         1,

@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tests::net::closed_port_dsn;
@@ -154,8 +155,8 @@ fn shutdown_waits_at_most_its_timeout_and_counts_what_it_leaves() {
         for i in 0..5 {
             capture_message(format!("left behind {i}"), Level::Error);
         }
-        // Let the worker take the first one and hang on it.
-        std::thread::sleep(Duration::from_millis(200));
+        // The worker has taken the first one and hangs on it.
+        server.wait_for_requests(1, Duration::from_secs(10));
         // The context keeps the client, to read its counters after the shutdown.
         watchpost::Context::current()
     });
@@ -546,6 +547,8 @@ enum Reply {
 struct RawServer {
     port: u16,
     envelopes: Arc<Mutex<Vec<watchpost::Envelope>>>,
+    /// Connections the server has closed.
+    closed: Arc<AtomicUsize>,
 }
 
 impl RawServer {
@@ -555,14 +558,32 @@ impl RawServer {
         let envelopes = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(script);
         let seen = Arc::new(Mutex::new(0usize));
-        let env2 = envelopes.clone();
+        let closed = Arc::new(AtomicUsize::new(0));
+        let (env2, closed2) = (envelopes.clone(), closed.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let (envelopes, script, seen) = (env2.clone(), script.clone(), seen.clone());
-                std::thread::spawn(move || serve(conn, &envelopes, &*script, &seen));
+                let closed = closed2.clone();
+                std::thread::spawn(move || {
+                    serve(conn, &envelopes, &*script, &seen);
+                    closed.fetch_add(1, Ordering::SeqCst);
+                });
             }
         });
-        RawServer { port, envelopes }
+        RawServer {
+            port,
+            envelopes,
+            closed,
+        }
+    }
+
+    /// Waits until the server has closed `n` connections (panics after 10 s).
+    fn wait_closed(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.closed.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "the server closed no connection");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn dsn(&self) -> String {
@@ -721,8 +742,8 @@ fn a_server_closing_keep_alive_connections_loses_nothing() {
         let mut ids = Vec::new();
         for _ in 0..5 {
             ids.extend(capture(1));
-            // Long enough for the server to have closed the pooled connection.
-            std::thread::sleep(Duration::from_millis(100));
+            // The server has closed the pooled connection.
+            server.wait_closed(ids.len());
         }
         (ids, watchpost::stats())
     });

@@ -81,11 +81,10 @@ pub(crate) fn normalize_or_drop(event: &mut Event, stats: &Stats) -> Result<(), 
         log::debug!(target: "watchpost", "an event of {} bytes after trimming was dropped: over the {} byte limit", too_large.bytes, limits::MAX_EVENT_BYTES);
         CaptureOutcome::Failed {
             event_id: event.event_id,
-            error: SendError::Serialize(format!(
-                "the event is {} bytes after trimming, over the {} byte limit",
-                too_large.bytes,
-                limits::MAX_EVENT_BYTES
-            )),
+            error: SendError::TooLarge {
+                bytes: too_large.bytes,
+                limit: limits::MAX_EVENT_BYTES,
+            },
         }
     })
 }

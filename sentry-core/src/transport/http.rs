@@ -4,6 +4,8 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::time::Duration;
 
+use super::http_error::{HttpError, HttpErrorKind};
+
 /// One POST of an envelope.
 ///
 /// Its `Debug` output masks the `sentry_secret` of the `X-Sentry-Auth` header, so a client that
@@ -89,43 +91,6 @@ pub(crate) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Op
         .map(|(_, v)| v.as_str())
 }
 
-/// The request got no HTTP answer: DNS failure, refused, reset, timeout, TLS error.
-///
-/// A [timeout](HttpError::timeout) is not retried at once: a server that accepts connections
-/// but does not answer would hold every queued event for `send_max_attempts` timeouts. Quick
-/// failures ([`new`](HttpError::new): refused, reset, ...) are retried with backoff.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpError(
-    /// The description of the failure, logged: it must not contain request headers.
-    pub String,
-    Kind,
-);
-
-/// Whether an [`HttpError`] is a timeout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Failed,
-    TimedOut,
-}
-
-impl HttpError {
-    /// A failure without an answer (refused, reset, DNS, TLS, ...), described by `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        HttpError(message.into(), Kind::Failed)
-    }
-
-    /// No answer came within the timeout.
-    pub fn timeout(message: impl Into<String>) -> Self {
-        HttpError(message.into(), Kind::TimedOut)
-    }
-
-    /// True when the request timed out (made with [`timeout`](HttpError::timeout)).
-    pub fn is_timeout(&self) -> bool {
-        self.1 == Kind::TimedOut
-    }
-}
-
 /// Sends envelopes over HTTP (Elixir's `client` option, a `Sentry.HTTPClient` behaviour).
 ///
 /// Implement it to bring your own configured client (proxies, custom TLS roots, ...), the
@@ -138,7 +103,7 @@ impl HttpError {
 /// DSN's secret key when it has one), which is meant for the DSN's host only: following a
 /// redirect would hand it to whatever host the `Location` names, and that host's `200` would
 /// count as a delivery that never reached Sentry. The transport counts a `3xx` as a
-/// `send_error`. Report a timeout with [`HttpError::timeout`], so that a server that never
+/// `send_error`. Report a timeout as [`HttpErrorKind::TimedOut`], so that a server that never
 /// answers is not waited on again and again.
 pub trait HttpClient: Send + Sync + fmt::Debug {
     /// POSTs the request and returns the answer, whatever its status (`3xx` included: no
@@ -188,7 +153,7 @@ impl HttpClient for UreqClient {
         for (k, v) in request.headers {
             req = req.header(*k, v.as_str());
         }
-        let mut resp = req.send(request.body).map_err(|e| describe(&e))?;
+        let mut resp = req.send(request.body).map_err(describe)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -206,22 +171,32 @@ impl HttpClient for UreqClient {
     }
 }
 
-/// A ureq error as an [`HttpError`]: one plain sentence, timeouts marked. ureq's texts name
-/// at most the URL (which holds no secret), never a header.
-fn describe(e: &ureq::Error) -> HttpError {
-    match e {
-        ureq::Error::Timeout(t) => HttpError::timeout(format!("timed out ({t})")),
-        ureq::Error::HostNotFound => HttpError::new("host not found (DNS lookup failed)"),
+/// A ureq error as an [`HttpError`]: its kind, one plain sentence, and the ureq error as its
+/// source. ureq's texts name at most the URL (which holds no secret), never a header.
+fn describe(e: ureq::Error) -> HttpError {
+    let (kind, message) = match &e {
+        ureq::Error::Timeout(t) => (HttpErrorKind::TimedOut, format!("timed out ({t})")),
+        ureq::Error::HostNotFound => (
+            HttpErrorKind::HostNotFound,
+            "host not found (DNS lookup failed)".to_owned(),
+        ),
         ureq::Error::Io(io) => match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => HttpError::new("connection refused"),
-            std::io::ErrorKind::ConnectionReset => HttpError::new("connection reset by the server"),
+            std::io::ErrorKind::ConnectionRefused => (
+                HttpErrorKind::ConnectionRefused,
+                "connection refused".to_owned(),
+            ),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof => (
+                HttpErrorKind::ConnectionReset,
+                "connection reset by the server".to_owned(),
+            ),
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                HttpError::timeout(format!("timed out ({io})"))
+                (HttpErrorKind::TimedOut, format!("timed out ({io})"))
             }
-            _ => HttpError::new(format!("I/O error: {io}")),
+            _ => (HttpErrorKind::Other, "I/O error".to_owned()),
         },
-        other => HttpError::new(other.to_string()),
-    }
+        _ => (HttpErrorKind::Other, "the request failed".to_owned()),
+    };
+    HttpError::new(kind, message).with_source(e)
 }
 
 /// The body gzip-compressed (fast level), `None` if compression failed.

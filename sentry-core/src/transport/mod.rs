@@ -9,6 +9,7 @@
 
 mod cache;
 mod http;
+mod http_error;
 mod ratelimit;
 mod sender;
 mod spotlight;
@@ -17,7 +18,9 @@ mod worker;
 
 #[cfg(feature = "test")]
 pub(crate) use http::find_header;
-pub use http::{HttpClient, HttpError, HttpRequest, HttpResponse, UreqClient};
+pub use http::{HttpClient, HttpRequest, HttpResponse, UreqClient};
+pub(crate) use http_error::error_chain;
+pub use http_error::{HttpError, HttpErrorKind};
 pub(crate) use sender::HttpTransport;
 pub(crate) use spotlight::DEFAULT_URL as SPOTLIGHT_URL;
 pub(crate) use stats::Stats;
@@ -117,14 +120,14 @@ impl FailureLog {
         }
     }
 
-    pub(crate) fn log(&self, kind: &str, err: &dyn fmt::Display) {
+    pub(crate) fn log(&self, kind: &str, err: &(dyn std::error::Error + 'static)) {
         let first = self
             .seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(kind.to_owned());
         let level = if first { self.level } else { log::Level::Debug };
-        log::log!(target: "watchpost", level, "sending to Sentry failed: {err}");
+        log::log!(target: "watchpost", level, "sending to Sentry failed: {}", error_chain(err));
     }
 
     pub(crate) fn recovered(&self) {

@@ -6,7 +6,9 @@ use super::http::{body_detail, gzip, mask_auth, server_id};
 use super::ratelimit::{parse_retry_after, Health, RateLimits};
 use super::spotlight::Spotlight;
 use super::stats::{DropReason, Stats};
-use super::{backoff, debug_log, FailureLog, HttpClient, HttpRequest, Sent, Transport};
+use super::{
+    backoff, debug_log, error_chain, FailureLog, HttpClient, HttpRequest, Sent, Transport,
+};
 use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
 use crate::options::ClientOptions;
@@ -177,9 +179,7 @@ impl HttpTransport {
     fn settle(&self, envelope: Envelope, claim: Option<Claim>) -> Result<Sent, SendError> {
         let cats = categories(&envelope);
         let delivery = if self.is_offline() {
-            Delivery::NoAnswer(SendError::Network(
-                "the server was unreachable moments ago; not retried yet".to_owned(),
-            ))
+            Delivery::NoAnswer(SendError::Unreachable)
         } else {
             self.deliver(envelope)
         };
@@ -359,13 +359,18 @@ impl HttpTransport {
                     (err, retry_after)
                 }
                 Err(e) => {
+                    let e = e.redacted(self.auth.secret.as_deref());
+                    debug_log!(
+                        self.debug,
+                        "attempt {attempt}: no answer: {}",
+                        error_chain(&e)
+                    );
                     let timed_out = e.is_timeout();
-                    let message = self.auth.redact(e.0);
-                    debug_log!(self.debug, "attempt {attempt}: no answer: {message}");
+                    let err = SendError::Network(e);
                     if timed_out {
-                        return self.give_up(SendError::Network(message));
+                        return self.give_up(err);
                     }
-                    (SendError::Network(message), None)
+                    (err, None)
                 }
             };
             if attempt >= self.max_attempts

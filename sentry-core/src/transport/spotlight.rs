@@ -53,7 +53,7 @@ impl Spotlight {
                     let problem = match client.post(&request) {
                         Ok(resp) if (200..300).contains(&resp.status) => None,
                         Ok(resp) => Some(format!("it answered {}", resp.status)),
-                        Err(e) => Some(e.0),
+                        Err(e) => Some(super::error_chain(&e)),
                     };
                     match problem {
                         None => failing = false,

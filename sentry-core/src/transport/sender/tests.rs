@@ -1,12 +1,26 @@
 use super::upkeep::{MAX_UPKEEP_WAIT, REPORT_INTERVAL};
 use super::*;
 use crate::transport::ratelimit::MIN_OFFLINE;
-use crate::transport::{HttpError, HttpResponse};
+use crate::transport::{HttpError, HttpErrorKind, HttpResponse};
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::PathBuf;
 
 type Answer = Result<HttpResponse, HttpError>;
+
+/// Polls `done` every few milliseconds; panics after 10 s.
+fn poll_until(done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until the transport no longer presumes the server down (at least `MIN_OFFLINE`).
+fn wait_out_the_outage(t: &HttpTransport) {
+    poll_until(|| !t.is_offline());
+}
 /// The headers and body of one request.
 type Recorded = (Vec<(&'static str, String)>, Vec<u8>);
 
@@ -74,7 +88,10 @@ fn with_header(code: u16, k: &str, v: &str) -> HttpResponse {
 }
 
 fn refused() -> Answer {
-    Err(HttpError::new("connection refused"))
+    Err(HttpError::new(
+        HttpErrorKind::ConnectionRefused,
+        "connection refused",
+    ))
 }
 
 fn transport(client: Arc<Scripted>, options: ClientOptions) -> (HttpTransport, Arc<Stats>) {
@@ -193,11 +210,11 @@ fn no_answer_is_retried_then_counted_and_later_sends_wait_out_the_outage() {
     assert!(matches!(t.send(event(10)), Err(SendError::Network(_))));
     assert_eq!(client.count(), 3);
     // Right after, the server is presumed down: no attempt, counted at once.
-    assert!(matches!(t.send(event(10)), Err(SendError::Network(_))));
+    assert!(matches!(t.send(event(10)), Err(SendError::Unreachable)));
     assert_eq!(client.count(), 3);
     let s = stats.snapshot();
     assert_eq!((s.retried, s.dropped_for(DropReason::NetworkError)), (2, 2));
-    std::thread::sleep(MIN_OFFLINE);
+    wait_out_the_outage(&t);
     assert!(t.send(event(10)).is_ok());
 }
 
@@ -294,7 +311,8 @@ fn close_cuts_a_retry_backoff_short() {
         let t = t.clone();
         move || t.send(event(10))
     });
-    std::thread::sleep(Duration::from_millis(100));
+    // Closed once the first attempt was answered: the sender is in (or entering) its backoff.
+    poll_until(|| client.count() == 1);
     let start = Instant::now();
     t.close();
     assert!(sender.join().unwrap().is_err());
@@ -328,7 +346,7 @@ fn with_a_cache_an_unanswered_envelope_is_kept_and_resent_by_upkeep() {
     // While the server is presumed down, upkeep waits.
     t.upkeep();
     assert_eq!(client.count(), 1);
-    std::thread::sleep(MIN_OFFLINE);
+    wait_out_the_outage(&t);
     t.upkeep();
     assert_eq!(client.count(), 2);
     let s = stats.snapshot();
@@ -394,7 +412,10 @@ fn upkeep_sends_a_due_client_report_on_its_own() {
 }
 
 fn timed_out() -> Answer {
-    Err(HttpError::timeout("timed out (RecvResponse)"))
+    Err(HttpError::new(
+        HttpErrorKind::TimedOut,
+        "timed out (RecvResponse)",
+    ))
 }
 
 #[test]
@@ -420,7 +441,7 @@ fn a_timeout_is_not_retried_and_later_sends_wait_out_the_outage() {
     assert!(matches!(t.send(event(10)), Err(SendError::Network(_))));
     assert_eq!(client.count(), 1, "one attempt only");
     // The next envelope does not wait for another timeout: counted at once.
-    assert!(matches!(t.send(event(10)), Err(SendError::Network(_))));
+    assert!(matches!(t.send(event(10)), Err(SendError::Unreachable)));
     assert_eq!(client.count(), 1);
     let s = stats.snapshot();
     assert_eq!((s.retried, s.dropped_for(DropReason::NetworkError)), (0, 2));
@@ -499,8 +520,10 @@ fn no_text_of_the_transport_shows_the_secret() {
             Vec::new(),
         )),
         Err(HttpError::new(
+            HttpErrorKind::Other,
             "refused; header was sentry_secret=TOPSECRET",
-        )),
+        )
+        .with_source(std::io::Error::other("its source names TOPSECRET too"))),
     ]);
     let stats = Arc::new(Stats::default());
     let options = ClientOptions::new().send_max_attempts(1);
@@ -514,6 +537,7 @@ fn no_text_of_the_transport_shows_the_secret() {
         format!("{first:?}"),
         second.to_string(),
         format!("{second:?}"),
+        crate::transport::error_chain(&second),
         format!("{t:?}"),
     ] {
         assert!(!text.contains("TOPSECRET"), "{text}");
