@@ -130,7 +130,7 @@ impl Envelope {
     /// as one `event` item. Fails only if the event does not serialize.
     ///
     /// ```
-    /// use watchpost::{Envelope, Event};
+    /// use watchpost::protocol::{Envelope, Event};
     ///
     /// let event = Event::new();
     /// let envelope = Envelope::from_event(&event).unwrap();

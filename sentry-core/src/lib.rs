@@ -68,6 +68,7 @@ mod hooks;
 mod integrations;
 mod normalize;
 mod options;
+pub mod protocol;
 mod scope;
 mod source_context;
 mod source_rules;
@@ -91,12 +92,7 @@ pub use context::{
     EventSource,
 };
 pub use dsn::{Dsn, DsnError};
-pub use envelope::{Envelope, EnvelopeError, EnvelopeItem};
 pub use error::{Error, SendError};
-pub use event::{
-    Breadcrumb, Contexts, Event, Exception, Frame, Level, LogEntry, Mechanism, Request, SdkInfo,
-    SdkPackage, Stacktrace, User, Values,
-};
 pub use feedback::{capture_user_feedback, ReportDialog, UserFeedback};
 pub use hooks::{AfterSend, BeforeSend, Filter};
 #[cfg(feature = "anyhow")]
@@ -108,6 +104,7 @@ pub use integrations::tower;
 #[cfg(feature = "tracing")]
 pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
+pub use protocol::{Breadcrumb, Event, Level, User};
 pub use scope::Scope;
 // `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
 pub use source_context::SourceTable;

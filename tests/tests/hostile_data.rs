@@ -10,10 +10,11 @@ use std::process::Command;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 use tests::peers::{assert_relay_clean, Bugsink};
+use watchpost::protocol::{Exception, Frame, Stacktrace};
 use watchpost::testing::{with_client, MockServer};
 use watchpost::{
     capture_event, capture_message, capture_message_with, CaptureOptions, CaptureOutcome,
-    ClientOptions, DropReason, Event, Exception, Frame, Level, SendError, SendResult, Stacktrace,
+    ClientOptions, DropReason, Event, Level, SendError, SendResult,
 };
 
 const CHILD: &str = env!("CARGO_BIN_EXE_hostile_child");

@@ -11,8 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tests::net::closed_port_dsn;
+use watchpost::protocol::Envelope;
 use watchpost::testing::{with_client, MockResponse, MockServer};
-use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Envelope, Level};
+use watchpost::{capture_message, CaptureOutcome, ClientOptions, DropReason, Level};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_transport_child");
 

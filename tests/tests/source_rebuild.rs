@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-const MAIN: &str = r#"use watchpost::{Frame, SourceTable};
+const MAIN: &str = r#"use watchpost::{protocol::Frame, SourceTable};
 
 static SOURCES: SourceTable = watchpost::embed_sources!();
 

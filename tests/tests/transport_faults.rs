@@ -546,7 +546,7 @@ enum Reply {
 /// replies as `script` says.
 struct RawServer {
     port: u16,
-    envelopes: Arc<Mutex<Vec<watchpost::Envelope>>>,
+    envelopes: Arc<Mutex<Vec<watchpost::protocol::Envelope>>>,
     /// Connections the server has closed.
     closed: Arc<AtomicUsize>,
 }
@@ -614,7 +614,7 @@ impl RawServer {
 
 fn serve(
     conn: TcpStream,
-    envelopes: &Mutex<Vec<watchpost::Envelope>>,
+    envelopes: &Mutex<Vec<watchpost::protocol::Envelope>>,
     script: &(dyn Fn(usize) -> Reply + Send + Sync),
     seen: &Mutex<usize>,
 ) {
@@ -652,7 +652,7 @@ fn serve(
         envelopes
             .lock()
             .unwrap()
-            .push(watchpost::Envelope::parse(&body).unwrap());
+            .push(watchpost::protocol::Envelope::parse(&body).unwrap());
         let n = {
             let mut seen = seen.lock().unwrap();
             *seen += 1;

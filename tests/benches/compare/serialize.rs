@@ -57,7 +57,7 @@ fn tags() -> BTreeMap<String, String> {
 }
 
 fn ours_event() -> watchpost::Event {
-    use watchpost::{Event, Exception, Frame, Mechanism, Stacktrace};
+    use watchpost::protocol::{Event, Exception, Frame, Mechanism, Stacktrace};
     let frames = frame_data()
         .into_iter()
         .map(|d| {
@@ -150,7 +150,7 @@ fn official_event() -> sentry::protocol::Event<'static> {
 /// Our transport's framing: `Envelope::from_event` (the `event_id` and `sdk` headers, the event
 /// as one item) then `to_bytes`.
 fn ours_bytes(event: watchpost::Event) -> Vec<u8> {
-    match watchpost::Envelope::from_event(&event) {
+    match watchpost::protocol::Envelope::from_event(&event) {
         Ok(envelope) => envelope.to_bytes(),
         Err(e) => panic!("our event does not serialize: {e}"),
     }
