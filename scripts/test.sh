@@ -5,12 +5,15 @@
 #   peers      scripts/setup-peers.sh (the real Sentry peers in .venv)   skip: SKIP_PEERS_SETUP=1
 #   fmt        cargo fmt --all --check                                   skip: SKIP_FMT=1
 #   clippy     cargo clippy --workspace --all-targets --all-features     skip: SKIP_CLIPPY=1
-#   doc        cargo doc --workspace --no-deps --all-features            skip: SKIP_DOC=1
+#              (all features: the benchmark with the official SDK is linted too)
+#   doc        cargo doc --workspace --no-deps --features $FEATURES      skip: SKIP_DOC=1
 #   features   scripts/check-features.sh (each watchpost feature alone)  skip: SKIP_FEATURES=1
 #   licenses   scripts/check-licenses.py (offline license check)       skip: SKIP_LICENSES=1
-#   doctests   cargo test --workspace --doc --all-features               skip: SKIP_DOCTESTS=1
-#   tests      cargo nextest run --workspace --all-features              skip: SKIP_TESTS=1
-#              (cargo test --workspace --all-features --tests when cargo-nextest is missing)
+#   doctests   cargo test --workspace --doc --features $FEATURES         skip: SKIP_DOCTESTS=1
+#   tests      cargo nextest run --workspace --features $FEATURES        skip: SKIP_TESTS=1
+#              (cargo test --workspace --features $FEATURES --tests when cargo-nextest is missing)
+# $FEATURES is every feature of every workspace package except `tests/compare`, the benchmark
+# with the official SDK, which no test build compiles.
 # SKIP_LINT=1 skips fmt, clippy and doc at once, for quick local iteration. Under CI (CI=true)
 # nothing is skipped. Every step runs even when an earlier one failed (FAIL_FAST=1 stops at the
 # first failure); the script exits non-zero if any step failed. Extra arguments are passed to the
@@ -28,6 +31,12 @@ if [[ "${CI:-}" == "true" ]]; then
         fi
     done
 fi
+
+FEATURES=$(cargo metadata --format-version 1 --no-deps | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print(",".join(p["name"] + "/" + f for p in m["packages"] for f in sorted(p["features"])
+               if f != "default" and (p["name"], f) != ("tests", "compare")))')
 
 failed=()
 passed=()
@@ -77,7 +86,7 @@ skip_requested clippy SKIP_LINT SKIP_CLIPPY ||
     step clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 skip_requested doc SKIP_LINT SKIP_DOC ||
-    step doc env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
+    step doc env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --features "$FEATURES"
 
 skip_requested features SKIP_LINT SKIP_FEATURES || step features ./scripts/check-features.sh
 
@@ -85,15 +94,15 @@ skip_requested licenses SKIP_LINT SKIP_LICENSES || step licenses python3 ./scrip
 
 # Doctests run before the main test runner, so that the last summary printed is the full suite's.
 skip_requested doctests SKIP_DOCTESTS ||
-    step doctests cargo test --workspace --doc --all-features
+    step doctests cargo test --workspace --doc --features "$FEATURES"
 if cargo nextest --version >/dev/null 2>&1; then
     skip_requested tests SKIP_TESTS ||
-        step tests cargo nextest run --workspace --all-features --no-fail-fast "$@"
+        step tests cargo nextest run --workspace --features "$FEATURES" --no-fail-fast "$@"
 else
     echo
     echo "test.sh: cargo-nextest not found; using cargo test"
     skip_requested tests SKIP_TESTS ||
-        step tests cargo test --workspace --all-features --tests --no-fail-fast "$@"
+        step tests cargo test --workspace --features "$FEATURES" --tests --no-fail-fast "$@"
 fi
 
 echo

@@ -50,6 +50,7 @@
 //! | `log` | a `log::Log` backend: breadcrumbs and error events |
 //! | `tracing` | a `tracing_subscriber::Layer`: breadcrumbs and error events |
 //! | `anyhow` | `capture_anyhow` for `anyhow::Error` |
+//! | `source-rules` | run-time `source_code_exclude_patterns` / `source_code_path_pattern` (brings in `regex` and `glob`) |
 //! | `test` | the testing kit: in-memory capture and a loopback mock Sentry server |
 
 #![deny(missing_docs, unreachable_pub)]

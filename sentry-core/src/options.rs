@@ -71,7 +71,9 @@ pub struct ClientOptions {
     pub(crate) enable_source_code_context: bool,
     pub(crate) root_source_code_paths: Vec<PathBuf>,
     pub(crate) context_lines: usize,
+    #[cfg(feature = "source-rules")]
     pub(crate) source_code_exclude_patterns: Vec<String>,
+    #[cfg(feature = "source-rules")]
     pub(crate) source_code_path_pattern: String,
     pub(crate) source_table: Option<SourceTable>,
     pub(crate) filter: Option<Arc<dyn Filter>>,
@@ -115,7 +117,9 @@ impl Default for ClientOptions {
             enable_source_code_context: true,
             root_source_code_paths: Vec::new(),
             context_lines: 3,
+            #[cfg(feature = "source-rules")]
             source_code_exclude_patterns: Vec::new(),
+            #[cfg(feature = "source-rules")]
             source_code_path_pattern: "**/*.rs".to_owned(),
             source_table: None,
             filter: None,
@@ -319,7 +323,10 @@ impl ClientOptions {
     }
 
     /// Regexes of paths never to read source from (Elixir `source_code_exclude_patterns`).
-    /// Checked again at run time, on top of what `build.rs` excluded.
+    /// Checked again at run time, on top of what `build.rs` excluded (where the same option,
+    /// `SourceEmbed::exclude`, keeps files out of the binary altogether). Needs the
+    /// `source-rules` feature, which brings in `regex` and `glob`.
+    #[cfg(feature = "source-rules")]
     #[must_use]
     pub fn source_code_exclude_patterns<I, S>(mut self, patterns: I) -> Self
     where
@@ -330,7 +337,10 @@ impl ClientOptions {
         self
     }
 
-    /// Glob of source files (Elixir `source_code_path_pattern`); default `**/*.rs`.
+    /// Glob of source files (Elixir `source_code_path_pattern`); default `**/*.rs`. Checked
+    /// at run time on top of `build.rs`'s `SourceEmbed::pattern`. Needs the `source-rules`
+    /// feature.
+    #[cfg(feature = "source-rules")]
     #[must_use]
     pub fn source_code_path_pattern(mut self, pattern: impl Into<String>) -> Self {
         self.source_code_path_pattern = pattern.into();
@@ -610,23 +620,8 @@ impl ClientOptions {
         if self.environment_name().trim().is_empty() {
             return Err(Error::option("environment_name", "must not be empty"));
         }
-        for p in &self.source_code_exclude_patterns {
-            regex::Regex::new(p).map_err(|e| {
-                Error::option(
-                    "source_code_exclude_patterns",
-                    format!("`{p}` is not a valid regex: {e}"),
-                )
-            })?;
-        }
-        glob::Pattern::new(&self.source_code_path_pattern).map_err(|e| {
-            Error::option(
-                "source_code_path_pattern",
-                format!(
-                    "`{}` is not a valid glob: {e}",
-                    self.source_code_path_pattern
-                ),
-            )
-        })?;
+        #[cfg(feature = "source-rules")]
+        crate::source_rules::validate(self)?;
         for (k, v) in &self.tags {
             if k.is_empty() || k.chars().count() > 200 || v.chars().count() > 200 {
                 return Err(Error::option(
@@ -689,6 +684,7 @@ mod tests {
         assert_eq!(o.pool_max_connections, 50);
         assert_eq!(o.http_timeout, Duration::from_secs(5));
         assert_eq!(o.log_level, log::Level::Warn);
+        #[cfg(feature = "source-rules")]
         assert_eq!(o.source_code_path_pattern, "**/*.rs");
         assert!(o.report_deps);
         assert_eq!(o.send_result, SendResult::Background);
@@ -724,10 +720,12 @@ mod tests {
                 "http_timeout",
             ),
             (ClientOptions::new().environment(" "), "environment_name"),
+            #[cfg(feature = "source-rules")]
             (
                 ClientOptions::new().source_code_exclude_patterns(["(unclosed"]),
                 "source_code_exclude_patterns",
             ),
+            #[cfg(feature = "source-rules")]
             (
                 ClientOptions::new().source_code_path_pattern("***/["),
                 "source_code_path_pattern",

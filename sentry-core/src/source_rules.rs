@@ -1,33 +1,89 @@
-//! The run-time side of the Elixir client's source options: which frames may show source
-//! (`source_code_exclude_patterns`, `source_code_path_pattern`) and which files are the
-//! application's own (`root_source_code_paths`). What is embedded is decided in `build.rs`;
-//! these rules apply on top, without a rebuild.
+//! The run-time side of the Elixir client's source options: which files are the application's
+//! own (`root_source_code_paths`) and, with the `source-rules` feature, which frames may show
+//! source (`source_code_exclude_patterns`, `source_code_path_pattern`). What is embedded is
+//! decided in `build.rs`; these rules apply on top, without a rebuild.
 
 use crate::event::{Frame, Stacktrace};
 use crate::ClientOptions;
+#[cfg(feature = "source-rules")]
+use crate::Error;
 
 /// Compiled source rules of a client.
 #[derive(Debug, Default)]
 pub(crate) struct SourceRules {
-    exclude: Vec<regex::Regex>,
-    pattern: Option<glob::Pattern>,
+    #[cfg(feature = "source-rules")]
+    matchers: Matchers,
     roots: Vec<String>,
 }
 
-impl SourceRules {
-    /// Compiles the rules of validated options (a pattern that fails to compile is skipped:
-    /// `validate` has already rejected it).
-    pub(crate) fn new(o: &ClientOptions) -> SourceRules {
-        let pattern = (o.source_code_path_pattern != "**/*.rs")
-            .then(|| glob::Pattern::new(&o.source_code_path_pattern).ok())
-            .flatten();
-        SourceRules {
+/// The compiled exclude regexes and path glob (feature `source-rules`).
+#[cfg(feature = "source-rules")]
+#[derive(Debug, Default)]
+struct Matchers {
+    exclude: Vec<regex::Regex>,
+    pattern: Option<glob::Pattern>,
+}
+
+#[cfg(feature = "source-rules")]
+impl Matchers {
+    /// Compiles the patterns of validated options (one that fails to compile is skipped:
+    /// [`validate`] has already rejected it).
+    fn new(o: &ClientOptions) -> Matchers {
+        Matchers {
             exclude: o
                 .source_code_exclude_patterns
                 .iter()
                 .filter_map(|p| regex::Regex::new(p).ok())
                 .collect(),
-            pattern,
+            pattern: (o.source_code_path_pattern != "**/*.rs")
+                .then(|| glob::Pattern::new(&o.source_code_path_pattern).ok())
+                .flatten(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exclude.is_empty() && self.pattern.is_none()
+    }
+
+    /// True when none of `paths` may show source lines.
+    fn hides(&self, paths: &[String]) -> bool {
+        let excluded = paths
+            .iter()
+            .any(|p| self.exclude.iter().any(|re| re.is_match(p)));
+        let outside_pattern = self
+            .pattern
+            .as_ref()
+            .is_some_and(|g| !paths.iter().any(|p| g.matches(p)));
+        excluded || outside_pattern
+    }
+}
+
+/// Checks that the exclude patterns are regexes and the path pattern a glob.
+#[cfg(feature = "source-rules")]
+pub(crate) fn validate(o: &ClientOptions) -> Result<(), Error> {
+    for p in &o.source_code_exclude_patterns {
+        regex::Regex::new(p).map_err(|e| {
+            Error::option(
+                "source_code_exclude_patterns",
+                format!("`{p}` is not a valid regex: {e}"),
+            )
+        })?;
+    }
+    glob::Pattern::new(&o.source_code_path_pattern).map_err(|e| {
+        Error::option(
+            "source_code_path_pattern",
+            format!("`{}` is not a valid glob: {e}", o.source_code_path_pattern),
+        )
+    })?;
+    Ok(())
+}
+
+impl SourceRules {
+    /// Compiles the rules of validated options.
+    pub(crate) fn new(o: &ClientOptions) -> SourceRules {
+        SourceRules {
+            #[cfg(feature = "source-rules")]
+            matchers: Matchers::new(o),
             roots: o
                 .root_source_code_paths
                 .iter()
@@ -42,9 +98,17 @@ impl SourceRules {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        #[cfg(feature = "source-rules")]
+        if !self.matchers.is_empty() {
+            return false;
+        }
+        self.roots.is_empty()
+    }
+
     /// Marks frames under a root as in-app and removes source lines the rules keep out.
     pub(crate) fn apply(&self, trace: &mut Stacktrace) {
-        if self.exclude.is_empty() && self.pattern.is_none() && self.roots.is_empty() {
+        if self.is_empty() {
             return;
         }
         for frame in &mut trace.frames {
@@ -64,17 +128,8 @@ impl SourceRules {
         {
             frame.in_app = Some(true);
         }
-        if frame.context_line.is_none() {
-            return;
-        }
-        let excluded = paths
-            .iter()
-            .any(|p| self.exclude.iter().any(|re| re.is_match(p)));
-        let outside_pattern = self
-            .pattern
-            .as_ref()
-            .is_some_and(|g| !paths.iter().any(|p| g.matches(p)));
-        if excluded || outside_pattern {
+        #[cfg(feature = "source-rules")]
+        if frame.context_line.is_some() && self.matchers.hides(&paths) {
             frame.pre_context.clear();
             frame.context_line = None;
             frame.post_context.clear();
@@ -96,6 +151,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "source-rules")]
     #[test]
     fn excluded_paths_lose_their_source_lines() {
         let rules =
@@ -107,6 +163,7 @@ mod tests {
         assert_eq!(t.frames[1].context_line.as_deref(), Some("let x = 1;"));
     }
 
+    #[cfg(feature = "source-rules")]
     #[test]
     fn only_files_matching_the_pattern_keep_source_lines() {
         let rules =

@@ -1,7 +1,7 @@
 //! Side-by-side benchmark of this SDK against the official Rust SDK (`sentry` 0.49.5).
 //!
 //! ```text
-//! cargo bench -p tests --bench compare
+//! cargo bench -p tests --bench compare --features compare
 //! ```
 //!
 //! Both SDKs send over HTTP (ureq) to the same local sink, a real HTTP server on 127.0.0.1 that
@@ -68,7 +68,7 @@ fn main() {
     }
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and gets a smoke check.
     if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("compare: nothing measured; run `cargo bench -p tests --bench compare`");
+        eprintln!("compare: nothing measured; run `cargo bench -p tests --bench compare --features compare`");
         return;
     }
     let args = Args::parse();

@@ -4,7 +4,7 @@
 
 use super::databag::tests::{deep, depth};
 use super::limits::*;
-use super::{bound_event, normalize, normalize_or_drop, size::json_len};
+use super::{normalize, normalize_or_drop, size::json_len};
 use crate::event::{Breadcrumb, Event, Exception, Frame, Level, Stacktrace};
 use crate::transport::{DropReason, Stats};
 use serde_json::{json, Value};
@@ -205,6 +205,7 @@ fn meta_set_by_a_hook_is_bounded_in_depth() {
 #[ignore = "a measurement; run it in release mode"]
 #[cfg(feature = "test")]
 fn cost_on_a_small_event() {
+    use super::bound_event;
     use std::time::{Duration, Instant};
     let mut event = Event::message("payment declined for order 1234", Level::Warning);
     for (k, v) in [
