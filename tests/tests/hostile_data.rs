@@ -215,9 +215,9 @@ fn an_event_that_cannot_fit_the_size_limit_is_dropped_and_counted() {
         matches!(
             outcome,
             CaptureOutcome::Failed {
-                error: SendError::Serialize(_),
+                error: SendError::TooLarge { bytes, limit: 1_000_000 },
                 ..
-            }
+            } if bytes > 1_000_000
         ),
         "{outcome:?}"
     );
