@@ -109,6 +109,7 @@ impl Client {
             sends: true,
             after_upkeep: Some(release_idle_debug_info),
             lower_priority: o.lower_thread_priority,
+            nap_for: crate::transport::STAY_NAPPING,
         };
         let worker_core = core.clone();
         let run = move |q: QueuedEvent| match worker_core.unqueue(q) {
@@ -134,6 +135,7 @@ impl Client {
             sends: false,
             after_upkeep: None,
             lower_priority: o.lower_thread_priority,
+            nap_for: crate::transport::STAY_NAPPING,
         };
         let spill_core = core.clone();
         let run = move |q: QueuedEvent| {

@@ -123,6 +123,7 @@ fn main() {
                 // Requests still being answered when the child ended are counted too.
                 std::thread::sleep(Duration::from_millis(100));
                 let delivered = sink.events().len() as f64;
+                let in_window = in_window(&sink, out.as_ref().ok());
                 if group == Group::Message {
                     let bodies: Vec<usize> =
                         sink.requests().iter().map(|r| r.raw_body.len()).collect();
@@ -136,6 +137,12 @@ fn main() {
                 stalled.release();
                 eprintln!(" {:>6.1} s", t.elapsed().as_secs_f64());
                 record(&mut results, group, sdk, out, delivered);
+                if let Some(n) = in_window {
+                    results
+                        .entry((format!("{}.delivered_in_window", group.name()), sdk))
+                        .or_default()
+                        .push(n);
+                }
             }
         }
     }
@@ -158,6 +165,23 @@ fn main() {
         fixture.as_ref(),
         started.elapsed(),
     );
+}
+
+/// Events the sink had received when the child's capture loop ended (`window_end_unix_ms`),
+/// for the groups that report it.
+fn in_window(sink: &MockServer, figures: Option<&Vec<(String, f64)>>) -> Option<f64> {
+    let end_ms = figures?
+        .iter()
+        .find(|(k, _)| k == "window_end_unix_ms")
+        .map(|(_, v)| *v)?;
+    let events = sink
+        .requests()
+        .iter()
+        .filter(|r| child::unix_ms(r.received_at) <= end_ms)
+        .filter_map(|r| r.envelope.as_ref())
+        .filter(|e| e.event().is_some())
+        .count();
+    Some(events as f64)
 }
 
 /// Adds a child's figures, and the events the sink received, to the results.

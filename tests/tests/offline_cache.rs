@@ -180,7 +180,8 @@ fn the_spill_writer_takes_the_overflow_off_the_capturing_thread() {
     let dir = tempfile::tempdir().unwrap();
     let server = MockServer::start();
     // The worker is held up by the first send while the burst fills the queue (200) and the
-    // spill writer's queue (200, the same length).
+    // spill writer's queue (200, the same length). At the application's priority the worker
+    // has no booster (a second consumer of the queue), so only it takes from the queue.
     server.respond_with(MockResponse::ok().delay(Duration::from_secs(2)));
     let finished_on = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
     let record = finished_on.clone();
@@ -188,6 +189,7 @@ fn the_spill_writer_takes_the_overflow_off_the_capturing_thread() {
         .dsn(server.dsn())
         .use_env(false)
         .queue_capacity(200)
+        .lower_thread_priority(false)
         .cache_dir(dir.path())
         .before_send(move |event: watchpost::Event| {
             let name = std::thread::current().name().unwrap_or("").to_owned();

@@ -70,9 +70,12 @@ fn a_queued_event_costs_a_bounded_number_of_bytes() {
     let r = run_child(&["queue-memory", &server.dsn(), "20000"]);
     eprintln!("queue memory: {r}");
     assert_eq!(r["queued"], 20000);
-    assert_eq!(
-        r["queue_depth"], 20000,
-        "the worker is stuck on the first event"
+    // The worker is stuck on the warm-up event, and the booster (woken by the deep queue) on
+    // one of these.
+    let depth = r["queue_depth"].as_u64().unwrap();
+    assert!(
+        (19_999..=20_000).contains(&depth),
+        "queue depth {depth}: the worker and booster hold one event each at most"
     );
     let per_event = r["bytes_per_event"].as_u64().unwrap();
     assert!(

@@ -28,6 +28,8 @@ pub struct ReceivedRequest {
     pub envelope: Option<Envelope>,
     /// Why the body could not be decompressed or read as an envelope.
     pub decode_error: Option<String>,
+    /// When the server had read the whole request.
+    pub received_at: std::time::SystemTime,
 }
 
 impl ReceivedRequest {
@@ -70,6 +72,7 @@ impl ReceivedRequest {
             body,
             envelope,
             decode_error,
+            received_at: std::time::SystemTime::now(),
         }
     }
 

@@ -25,7 +25,7 @@ pub(crate) use sender::HttpTransport;
 pub(crate) use spotlight::DEFAULT_URL as SPOTLIGHT_URL;
 pub(crate) use stats::Stats;
 pub use stats::{DropReason, TransportStats};
-pub(crate) use worker::{Job, Worker, WorkerConfig};
+pub(crate) use worker::{Job, Worker, WorkerConfig, STAY_NAPPING};
 
 use crate::envelope::Envelope;
 use crate::error::SendError;

@@ -1,10 +1,14 @@
 //! The background worker: one thread, a bounded queue, the transport's upkeep between jobs, and
 //! flush and shutdown that wait at most their timeout.
 //!
-//! The queue is lock-free ([`SegQueue`] plus an atomic count for the bound), and an idle worker
-//! is woken with `unpark`: a capturing thread never takes a lock the worker holds. That matters
+//! The queue is lock-free ([`SegQueue`] plus an atomic count for the bound), and a sleeping
+//! worker is woken with `unpark` (a busy one naps between batches and is not woken for each
+//! event, see `sleep`): a capturing thread never takes a lock the worker holds. That matters
 //! because the worker runs at a lower priority (`lower_thread_priority`): a lock it held while
 //! the scheduler left it waiting for a CPU would stall every capturing thread behind it.
+//!
+//! While the queue is deep, a booster thread at the application's priority takes jobs too
+//! (see `boost`), so a busy application does not starve delivery.
 //!
 //! At shutdown the thread that shuts down lends a hand: it starts a drain thread at its own
 //! priority that takes jobs from the same queue, so events captured before `main` ends are
@@ -12,12 +16,17 @@
 //! queued at the deadline is counted, and a last client report with those counts is sent in the
 //! time reserved for it ([`REPORT_RESERVE`]).
 
+mod boost;
+mod sleep;
+
+pub(crate) use sleep::STAY_NAPPING;
+
 use super::stats::{DropReason, Stats};
 use super::{debug_log, Transport};
 use crate::options::QueueOverflowPolicy;
 use crossbeam_queue::SegQueue;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -54,9 +63,17 @@ struct Shared<J> {
     busy: AtomicUsize,
     flush_queued: AtomicU64,
     closed: AtomicBool,
-    /// The worker has looked at an empty queue and is about to park (or parked).
-    idle: AtomicBool,
+    /// Whether the worker runs, naps or sleeps (see `sleep`).
+    sleep: AtomicU8,
+    nap_for: Duration,
+    /// Times a capture or flush unparked the worker.
+    #[cfg(test)]
+    unparks: AtomicUsize,
     worker: OnceLock<Thread>,
+    /// The booster thread, when there is one (see `boost`).
+    booster: OnceLock<Thread>,
+    /// The booster has looked at a shallow queue and is about to park (or parked).
+    booster_idle: AtomicBool,
     progress: Mutex<Progress>,
     /// Signalled when a job or marker is done, a consumer goes idle, or the thread exits.
     progressed: Condvar,
@@ -90,17 +107,6 @@ impl<J: Job> Shared<J> {
                 .0;
         }
         true
-    }
-
-    fn wake_worker(&self) {
-        // Pairs with the fence in `park_worker`: either the worker sees the new task, or this
-        // sees it idle and unparks it. `unpark` never blocks.
-        fence(Ordering::SeqCst);
-        if self.idle.load(Ordering::SeqCst) {
-            if let Some(t) = self.worker.get() {
-                t.unpark();
-            }
-        }
     }
 
     /// Takes the next task, counting this consumer busy while it holds one.
@@ -228,6 +234,9 @@ pub(crate) struct WorkerConfig {
     pub(crate) after_upkeep: Option<fn()>,
     /// Run the thread below the spawning thread's priority (see `thread_priority`).
     pub(crate) lower_priority: bool,
+    /// How long after its last job the worker naps rather than sleeps (see `sleep`); zero:
+    /// it always sleeps until woken.
+    pub(crate) nap_for: Duration,
 }
 
 impl<J: Job> Worker<J> {
@@ -247,21 +256,37 @@ impl<J: Job> Worker<J> {
             busy: AtomicUsize::new(0),
             flush_queued: AtomicU64::new(0),
             closed: AtomicBool::new(false),
-            idle: AtomicBool::new(false),
+            sleep: AtomicU8::new(sleep::AWAKE),
+            nap_for: config.nap_for,
+            #[cfg(test)]
+            unparks: AtomicUsize::new(0),
             worker: OnceLock::new(),
+            booster: OnceLock::new(),
+            booster_idle: AtomicBool::new(false),
             progress: Mutex::new(Progress::default()),
             progressed: Condvar::new(),
             run: Box::new(run),
             stats,
         });
+        let upkeep = config.sends.then_some(Upkeep {
+            transport: transport.clone(),
+            after: config.after_upkeep,
+        });
         let handle = crate::thread_priority::spawn(name, config.lower_priority, {
             let shared = shared.clone();
-            let upkeep = config.sends.then_some(Upkeep {
-                transport: transport.clone(),
-                after: config.after_upkeep,
-            });
+            let upkeep = upkeep.clone();
             move || run_loop(&shared, upkeep.as_ref())
         })?;
+        // A lowered sending worker gets a booster at the caller's priority; without one, a
+        // busy application would hold back delivery until it went idle.
+        if config.lower_priority && config.sends {
+            if let Err(e) = boost::spawn(&format!("{name}-boost"), &shared, upkeep) {
+                debug_log!(
+                    config.debug,
+                    "no booster thread ({e}); the worker sends alone"
+                );
+            }
+        }
         let _ = shared.worker.set(handle.thread().clone());
         // The thread may have parked before its handle was known: wake it to look again.
         handle.thread().unpark();
@@ -287,7 +312,8 @@ impl<J: Job> Worker<J> {
             return Err(job);
         }
         let mut evicted = None;
-        if s.jobs.fetch_add(1, Ordering::SeqCst) >= self.capacity {
+        let before = s.jobs.fetch_add(1, Ordering::SeqCst);
+        if before >= self.capacity {
             match self.policy {
                 QueueOverflowPolicy::DropOldest => match self.pop_oldest_job() {
                     Some(old) => evicted = Some(old),
@@ -308,7 +334,10 @@ impl<J: Job> Worker<J> {
             // Shutdown closed the queue while this job went in: count it rather than strand it.
             s.sweep();
         }
-        s.wake_worker();
+        s.wake_worker(before + 1 >= sleep::WAKE_DEPTH);
+        if before + 1 >= boost::BOOST_DEPTH {
+            s.wake_booster();
+        }
         evicted.map_or(Ok(()), Err)
     }
 
@@ -343,7 +372,7 @@ impl<J: Job> Worker<J> {
         }
         let id = s.flush_queued.fetch_add(1, Ordering::SeqCst) + 1;
         s.queue.push(Task::Flush(id));
-        s.wake_worker();
+        s.wake_worker(true);
         s.wait_until(deadline, |_, p| p.flush_done >= id || p.exited) && s.lock().flush_done >= id
     }
 
@@ -375,6 +404,7 @@ impl<J: Job> Worker<J> {
         }
         let drained = s.wait_until(drain_deadline, |s, _| s.drained());
         s.closed.store(true, Ordering::SeqCst);
+        s.release_booster();
         let left = s.sweep();
         if left > 0 {
             debug_log!(
@@ -465,6 +495,7 @@ impl<J: Job> Worker<J> {
 }
 
 /// The upkeep a sending worker runs: the transport's, then its own housekeeping.
+#[derive(Clone)]
 struct Upkeep {
     transport: Arc<dyn Transport>,
     after: Option<fn()>,
@@ -496,13 +527,15 @@ fn run_loop<J: Job>(shared: &Shared<J>, upkeep: Option<&Upkeep>) {
     let _exited = Exited(shared);
     // Upkeep right away: envelopes cached by an earlier run start going out.
     let mut next_upkeep = upkeep.map(|_| Instant::now());
+    let mut last_job = None;
     loop {
         if let Some(task) = shared.take() {
+            last_job = Some(Instant::now());
             shared.perform(task, upkeep);
         } else if shared.closed.load(Ordering::SeqCst) {
             return;
         } else {
-            park_worker(shared, next_upkeep);
+            sleep::park_worker(shared, next_upkeep, last_job);
         }
         if let (Some(u), Some(due)) = (upkeep, next_upkeep) {
             if Instant::now() >= due {
@@ -512,25 +545,6 @@ fn run_loop<J: Job>(shared: &Shared<J>, upkeep: Option<&Upkeep>) {
             }
         }
     }
-}
-
-/// Parks the worker until a task is queued, shutdown starts, or the upkeep is due.
-fn park_worker<J: Job>(shared: &Shared<J>, next_upkeep: Option<Instant>) {
-    shared.idle.store(true, Ordering::SeqCst);
-    // Pairs with the fence in `wake_worker`.
-    fence(Ordering::SeqCst);
-    if shared.queue.is_empty() && !shared.closed.load(Ordering::SeqCst) {
-        match next_upkeep {
-            Some(due) => {
-                let now = Instant::now();
-                if due > now {
-                    std::thread::park_timeout(due - now);
-                }
-            }
-            None => std::thread::park(),
-        }
-    }
-    shared.idle.store(false, Ordering::SeqCst);
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ const DEPTH: usize = 8;
 pub(crate) const BURST: usize = 20_000;
 /// Captures of the storm.
 pub(crate) const STORM: usize = 1_000_000;
+/// Stack traces resolved before the error group's second RSS reading.
+const RESOLVED: usize = 1_000;
 /// Panics against the server that never answers.
 const STALLED_PANICS: usize = 3;
 /// How long the stalled shutdown is given before it counts as hung.
@@ -190,7 +192,17 @@ fn error(sdk: Sdk, dsn: &str) {
     paced_samples(50, 500, Duration::from_millis(2), || {
         nested(DEPTH, &mut || session.capture_error(&err))
     });
+    // 1,000 stack traces in all, from a handful of call sites (depths), each resolved.
+    for i in 0..(RESOLVED - 552) {
+        nested(DEPTH + i % 4, &mut || session.capture_error(&err));
+        if i % 100 == 99 {
+            session.flush(Duration::from_secs(10));
+        }
+    }
     session.flush(Duration::from_secs(10));
+    let resolved = rss();
+    emit("rss_1000_kb", resolved[0].saturating_sub(before[0]));
+    emit("rss_1000_anon_kb", resolved[1].saturating_sub(before[1]));
 }
 
 #[inline(never)]
@@ -271,10 +283,18 @@ fn throughput(sdk: Sdk, dsn: &str, threads: usize) {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
     });
+    // The parent counts what reached the sink by the end of the capture loop.
+    emit("window_end_unix_ms", unix_ms(std::time::SystemTime::now()));
     session.flush(Duration::from_secs(60));
     emit("captured", captured);
     emit("elapsed_ms", start.elapsed().as_secs_f64() * 1e3);
     drop(session);
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_ms(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 /// Ends the child at once, leaving SDK threads that may be stuck on the network.

@@ -76,7 +76,7 @@ const COMPARED: &[Compared] = &[
         metric: "message_p50",
         key: "message.p50_ns",
         unit: Unit::Micros,
-        target: Target::AtMost(1.0),
+        target: Target::AtMost(0.5),
     },
     Compared {
         metric: "message_p99",
@@ -88,13 +88,25 @@ const COMPARED: &[Compared] = &[
         metric: "burst_delivered",
         key: "burst.delivered",
         unit: Unit::Count,
-        target: Target::AtLeast(10.0),
+        target: Target::AtLeast(15.0),
+    },
+    Compared {
+        metric: "delivery_busy8",
+        key: "throughput8.delivered_in_window",
+        unit: Unit::Count,
+        target: Target::AtLeast(1.0),
     },
     Compared {
         metric: "error_stack_p50",
         key: "error.p50_ns",
         unit: Unit::Micros,
         target: Target::AtMost(0.1),
+    },
+    Compared {
+        metric: "resolve_rss",
+        key: "error.rss_1000_kb",
+        unit: Unit::Megabytes,
+        target: Target::AtMost(0.2),
     },
     Compared {
         metric: "panic_p50",

@@ -147,7 +147,10 @@ fn queue_memory(dsn: &str, events: u64) -> Result<Value, String> {
     )?;
     // The worker takes this one and hangs on it.
     watchpost::capture_message("warm-up", Level::Error);
-    std::thread::sleep(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while guard.stats().queue_depth > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let (_, before) = memory_kib();
     let mut queued = 0u64;
     for i in 0..events {

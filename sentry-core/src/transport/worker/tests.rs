@@ -43,6 +43,8 @@ fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
         sends: true,
         after_upkeep: None,
         lower_priority: false,
+        // Sleep until woken: every test exercises the wake-up path unless it asks for naps.
+        nap_for: Duration::ZERO,
     }
 }
 
@@ -418,4 +420,133 @@ fn shutdown_sends_a_last_client_report_after_counting_what_was_left() {
         "the last client report"
     );
     drop(release_tx);
+}
+
+/// A lowered worker (so with a booster) whose jobs record the name of the thread that ran them.
+fn lowered_recording(
+    run_extra: impl Fn(&str) + Send + Sync + 'static,
+) -> (Worker<u32>, Arc<Mutex<Vec<String>>>) {
+    let ran_on = Arc::new(Mutex::new(Vec::new()));
+    let mut cfg = config(1_000, QueueOverflowPolicy::DropNewest);
+    cfg.lower_priority = true;
+    let w = Worker::spawn("t", cfg, Arc::new(Upkeep::default()), Arc::default(), {
+        let ran_on = ran_on.clone();
+        move |_: u32| {
+            let name = std::thread::current().name().unwrap_or("").to_owned();
+            run_extra(&name);
+            ran_on.lock().unwrap().push(name);
+        }
+    })
+    .unwrap();
+    (w, ran_on)
+}
+
+#[test]
+fn a_deep_queue_is_worked_by_the_booster_too() {
+    // The worker's first job waits until the booster has run one: without a booster taking
+    // jobs from the deep queue, it would wait out its 10 s and the test fails.
+    let boosted = Arc::new((Mutex::new(false), Condvar::new()));
+    let (w, ran_on) = lowered_recording({
+        let boosted = boosted.clone();
+        move |thread: &str| {
+            let (flag, cv) = &*boosted;
+            let mut seen = flag.lock().unwrap();
+            if thread == "t-boost" {
+                *seen = true;
+                cv.notify_all();
+            } else {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !*seen && Instant::now() < deadline {
+                    seen = cv.wait_timeout(seen, Duration::from_millis(100)).unwrap().0;
+                }
+            }
+        }
+    });
+    for i in 0..(super::boost::BOOST_DEPTH as u32 + 36) {
+        w.submit(i).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(20)));
+    assert!(*boosted.0.lock().unwrap(), "the booster ran no job");
+    let ran_on = ran_on.lock().unwrap();
+    assert_eq!(
+        ran_on.len(),
+        super::boost::BOOST_DEPTH + 36,
+        "each job ran once"
+    );
+    assert!(w.shutdown(Duration::from_secs(5)));
+}
+
+#[test]
+fn a_shallow_queue_stays_with_the_lowered_worker() {
+    let (w, ran_on) = lowered_recording(|_| {});
+    for round in 0..20 {
+        for i in 0..5 {
+            w.submit(round * 5 + i).unwrap();
+        }
+        assert!(w.flush(Duration::from_secs(10)));
+    }
+    let ran_on = ran_on.lock().unwrap();
+    assert_eq!(ran_on.len(), 100);
+    assert!(ran_on.iter().all(|t| t == "t"), "{ran_on:?}");
+    assert!(w.shutdown(Duration::from_secs(5)));
+}
+
+/// A worker that sends jobs' numbers to the returned channel, with naps of `nap_for`.
+fn napping(nap_for: Duration) -> (Worker<u32>, Receiver<u32>) {
+    let (done_tx, done_rx) = channel::<u32>();
+    let w = Worker::spawn(
+        "t",
+        WorkerConfig {
+            nap_for,
+            // No upkeep: its timer would wake the worker too.
+            sends: false,
+            ..config(100, QueueOverflowPolicy::DropNewest)
+        },
+        Arc::new(Upkeep::default()),
+        Arc::default(),
+        move |j: u32| {
+            let _ = done_tx.send(j);
+        },
+    )
+    .unwrap();
+    (w, done_rx)
+}
+
+/// Submits 100 jobs one by one, each once the worker is parked in `state`; returns how many
+/// times a submit unparked it.
+fn unparks_for_a_trickle(w: &Worker<u32>, done: &Receiver<u32>, state: u8) -> usize {
+    let before = w.shared.unparks.load(Ordering::SeqCst);
+    for i in 0..100 {
+        wait_for("the worker to park", || {
+            w.shared.sleep.load(Ordering::SeqCst) == state
+        });
+        w.submit(i).unwrap();
+        assert_eq!(done.recv_timeout(Duration::from_secs(5)), Ok(i));
+    }
+    w.shared.unparks.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn a_napping_worker_takes_a_trickle_of_jobs_without_being_woken_for_each() {
+    let (w, done) = napping(Duration::from_secs(60));
+    // The first job wakes the worker from its sleep; then it naps between jobs.
+    w.submit(1000).unwrap();
+    assert_eq!(done.recv_timeout(Duration::from_secs(5)), Ok(1000));
+    assert_eq!(unparks_for_a_trickle(&w, &done, super::sleep::NAPPING), 0);
+    // A worker without naps sleeps, and is woken for each job.
+    let (w, done) = napping(Duration::ZERO);
+    assert_eq!(unparks_for_a_trickle(&w, &done, super::sleep::ASLEEP), 100);
+}
+
+#[test]
+fn a_deep_queue_or_a_flush_wakes_a_napping_worker_at_once() {
+    let (w, done) = napping(Duration::from_secs(60));
+    w.submit(0).unwrap();
+    assert_eq!(done.recv_timeout(Duration::from_secs(5)), Ok(0));
+    let before = w.shared.unparks.load(Ordering::Relaxed);
+    for i in 1..=super::sleep::WAKE_DEPTH as u32 {
+        w.submit(i).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(5)));
+    assert!(w.shared.unparks.load(Ordering::Relaxed) > before);
 }
