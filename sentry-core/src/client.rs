@@ -104,6 +104,7 @@ impl Client {
         let o = &core.options;
         let config = WorkerConfig {
             capacity: o.queue_capacity,
+            max_bytes: o.queue_max_bytes,
             policy: o.queue_overflow_policy,
             debug: o.debug,
             sends: true,
@@ -130,6 +131,7 @@ impl Client {
         let o = &core.options;
         let config = WorkerConfig {
             capacity: o.queue_capacity,
+            max_bytes: o.queue_max_bytes,
             policy: QueueOverflowPolicy::DropNewest,
             debug: o.debug,
             sends: false,

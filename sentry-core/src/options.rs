@@ -81,6 +81,7 @@ pub struct ClientOptions {
     pub(crate) max_breadcrumbs: usize,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) queue_capacity: usize,
+    pub(crate) queue_max_bytes: usize,
     pub(crate) send_default_pii: bool,
     pub(crate) debug: bool,
     pub(crate) use_env: bool,
@@ -127,6 +128,7 @@ impl Default for ClientOptions {
             max_breadcrumbs: 100,
             shutdown_timeout: Duration::from_secs(2),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            queue_max_bytes: DEFAULT_QUEUE_MAX_BYTES,
             send_default_pii: false,
             debug: false,
             use_env: true,
@@ -143,10 +145,14 @@ impl Default for ClientOptions {
 
 /// Default length of the background queue. A full queue costs about 3.5 MiB of memory with
 /// message events (those past the first 64 wait as JSON, about 350 bytes each).
-const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
+const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
+/// The default memory budget of the background queue.
+const DEFAULT_QUEUE_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// The smallest memory budget the queue accepts.
+const MIN_QUEUE_MAX_BYTES: usize = 64 * 1024;
 /// Default cap of the offline cache: as many envelopes as the default queue holds, so a burst
 /// that overflows a full queue still fits on disk (Sentry's mobile SDKs keep 30).
-const DEFAULT_CACHE_MAX_ENVELOPES: usize = DEFAULT_QUEUE_CAPACITY;
+const DEFAULT_CACHE_MAX_ENVELOPES: usize = 10_000;
 /// Default byte cap of the offline cache.
 const DEFAULT_CACHE_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// The smallest `cache_max_bytes` accepted.
@@ -385,12 +391,25 @@ impl ClientOptions {
 
     /// Events the background queue holds before it drops new ones (counted as `queue_overflow`,
     /// or written to the offline cache when [`cache_dir`](Self::cache_dir) is set); default
-    /// 10,000. While more than 64 events wait, new ones are queued as JSON (about 350 bytes for
-    /// a message event instead of about 1 KiB), so a full default queue of message events costs
-    /// about 3.5 MiB.
+    /// 100,000. The queue's memory is bounded by [`queue_max_bytes`](Self::queue_max_bytes)
+    /// too, whichever is reached first.
     #[must_use]
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n;
+        self
+    }
+
+    /// The memory the events waiting in the background queue may take, in bytes; default
+    /// 16 MiB, at least 64 KiB. Beyond it new events are treated as if the queue were full
+    /// (see [`queue_capacity`](Self::queue_capacity)).
+    ///
+    /// While more than 64 events wait, new ones are queued as JSON, and an event that repeats
+    /// the previous one captured on its thread but for its id and timestamp shares its JSON: a
+    /// queue of repeats costs about 80 bytes per event (100,000 in 8 MB), one of distinct
+    /// message events about 450 bytes per event.
+    #[must_use]
+    pub fn queue_max_bytes(mut self, bytes: usize) -> Self {
+        self.queue_max_bytes = bytes;
         self
     }
 
@@ -588,6 +607,9 @@ impl ClientOptions {
                 ),
             ));
         }
+        if self.queue_max_bytes < MIN_QUEUE_MAX_BYTES {
+            return Err(Error::option("queue_max_bytes", "must be at least 64 KiB"));
+        }
         if self.queue_capacity == 0 {
             return Err(Error::option("queue_capacity", "must be at least 1"));
         }
@@ -661,6 +683,7 @@ impl fmt::Debug for ClientOptions {
             .field("send_result", &self.send_result)
             .field("send_max_attempts", &self.send_max_attempts)
             .field("queue_capacity", &self.queue_capacity)
+            .field("queue_max_bytes", &self.queue_max_bytes)
             .field("cache_dir", &self.cache_dir)
             .field("spotlight", &self.spotlight_url_if_on())
             .finish_non_exhaustive()
@@ -711,6 +734,10 @@ mod tests {
             ),
             (ClientOptions::new().context_lines(500), "context_lines"),
             (ClientOptions::new().queue_capacity(0), "queue_capacity"),
+            (
+                ClientOptions::new().queue_max_bytes(1000),
+                "queue_max_bytes",
+            ),
             (
                 ClientOptions::new().pool_max_connections(0),
                 "pool_max_connections",

@@ -12,12 +12,14 @@ use std::time::Instant;
 use watchpost::testing::{MockResponse, MockServer};
 
 /// Peak resident memory the storm child may reach, in KiB: the test binary's own baseline
-/// (about 9 MiB) plus a full default queue of 10,000 events (about 3.5 MiB) and headroom for
-/// the 16 threads.
-const STORM_PEAK_KIB: u64 = 32 * 1024;
+/// (about 9 MiB), the default queue's memory budget (16 MiB, distinct events) and headroom for
+/// the allocator and the 16 threads.
+const STORM_PEAK_KIB: u64 = 40 * 1024;
 /// What one queued message event may cost in resident memory once the queue is deep (events
 /// then wait as JSON; as built, an `Event` alone is 830 bytes).
 const BYTES_PER_QUEUED_EVENT: u64 = 640;
+/// The same for an event that repeats the one before it but for its id and timestamp.
+const BYTES_PER_QUEUED_REPEAT: u64 = 160;
 
 fn run_child(args: &[&str]) -> Value {
     tests::child::run_for_result(env!("CARGO_BIN_EXE_transport_child"), args)
@@ -28,8 +30,8 @@ fn a_million_captures_against_a_silent_server_never_block_never_bloat_and_are_al
     let server = MockServer::start();
     server.set_default(MockResponse::never_answer());
     let start = Instant::now();
-    // The default queue length.
-    let r = run_child(&["storm", &server.dsn(), "16", "62500", "10000"]);
+    // The default queue length; the default memory budget (16 MiB) fills first.
+    let r = run_child(&["storm", &server.dsn(), "16", "62500", "100000"]);
     eprintln!("storm: {r} (whole test {:?})", start.elapsed());
 
     let captured = r["captured"].as_u64().unwrap();
@@ -81,5 +83,19 @@ fn a_queued_event_costs_a_bounded_number_of_bytes() {
     assert!(
         per_event < BYTES_PER_QUEUED_EVENT,
         "{per_event} bytes per queued event (bound {BYTES_PER_QUEUED_EVENT})"
+    );
+}
+
+#[test]
+fn a_hundred_thousand_repeats_fit_the_default_queue() {
+    let server = MockServer::start();
+    server.set_default(MockResponse::never_answer());
+    let r = run_child(&["queue-memory", &server.dsn(), "100000", "repeat"]);
+    eprintln!("queue memory, repeats: {r}");
+    assert_eq!(r["queued"], 100_000, "the default budget holds them all");
+    let per_event = r["bytes_per_event"].as_u64().unwrap();
+    assert!(
+        per_event < BYTES_PER_QUEUED_REPEAT,
+        "{per_event} bytes per queued repeat (bound {BYTES_PER_QUEUED_REPEAT})"
     );
 }

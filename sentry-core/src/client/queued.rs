@@ -4,18 +4,42 @@
 //! An [`Event`] is an 830-byte struct before its strings and maps, so a queued message event
 //! costs about 1 KiB as built and about a third of that as JSON. Serializing takes the caller a
 //! microsecond or two, so it is done only when the worker has fallen behind (more than
-//! [`COMPACT_AFTER`] events waiting): a steady trickle of events never pays it, and a burst or an
-//! outage that fills the queue costs about 350 bytes per waiting event instead of 1 KiB.
+//! [`COMPACT_AFTER`] events waiting): a steady trickle of events never pays it.
+//!
+//! The JSON leaves out the event's id and timestamp (they are kept beside it), and a thread
+//! remembers the JSON of the last event it queued: an event that differs from that one in
+//! nothing else (the same error or message again, in a burst or a storm) shares its JSON. So a
+//! queue full of repeats costs about [`QUEUED_EVENT_BYTES`] per event, and one of distinct
+//! message events about 350 bytes more.
 
 use super::PendingEvent;
 use crate::envelope::Envelope;
 use crate::event::Event;
 use crate::stacktrace::RawStacktrace;
 use crate::transport::Job;
+use std::cell::RefCell;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Events waiting before new ones are queued as JSON.
 pub(crate) const COMPACT_AFTER: u64 = 64;
+
+/// What a queued event is charged against the queue's memory budget besides its JSON: its slot
+/// in the queue.
+pub(crate) const QUEUED_EVENT_BYTES: usize = std::mem::size_of::<QueuedEvent>() + 16;
+
+/// What an event queued as built is charged: the struct, and a nominal kilobyte for its strings
+/// and maps (at most about [`COMPACT_AFTER`] of them wait at once).
+const WHOLE_EVENT_BYTES: usize = std::mem::size_of::<PendingEvent>() + 1024;
+
+/// The longest JSON a thread remembers to share with the next event it queues.
+const MAX_SHARED_JSON: usize = 8 * 1024;
+
+thread_local! {
+    /// The JSON of the last event this thread queued as JSON, to share with the next one when
+    /// they are the same.
+    static LAST_JSON: RefCell<Option<Arc<[u8]>>> = const { RefCell::new(None) };
+}
 
 /// An event in the worker's (or the spill writer's) queue.
 #[derive(Debug)]
@@ -23,7 +47,7 @@ pub(crate) enum QueuedEvent {
     /// The event as built: nothing to undo on the worker.
     Whole(Box<PendingEvent>),
     /// The event serialized, read back by whoever finishes it.
-    Compact(Box<CompactEvent>),
+    Compact(CompactEvent),
     /// A finished envelope that is not an event (user feedback), sent as it is.
     Envelope(Box<(Uuid, Envelope)>),
 }
@@ -41,28 +65,43 @@ pub(crate) enum Ready {
     Envelope(Envelope),
 }
 
-/// An event as JSON, with its raw stack (instruction pointers, already compact) beside it.
+/// An event as JSON without its id and timestamp, which are kept beside it with its raw stack
+/// (instruction pointers, already compact).
 #[derive(Debug)]
 pub(crate) struct CompactEvent {
     event_id: Uuid,
-    json: Box<[u8]>,
-    stack: Option<RawStacktrace>,
+    timestamp: f64,
+    /// Shared with the events next to it in the queue that differ only in id and timestamp.
+    json: Arc<[u8]>,
+    stack: Option<Box<RawStacktrace>>,
+    /// What it is charged against the queue's memory budget.
+    bytes: usize,
 }
 
 impl QueuedEvent {
     /// Wraps `pending`, serializing it when `compact` (and keeping it whole in the unlikely case
     /// it does not serialize: then the send path reports the error).
     pub(crate) fn new(pending: PendingEvent, compact: bool) -> QueuedEvent {
-        if compact {
-            if let Ok(json) = serde_json::to_vec(&pending.event) {
-                return QueuedEvent::Compact(Box::new(CompactEvent {
-                    event_id: pending.event.event_id,
-                    json: json.into_boxed_slice(),
-                    stack: pending.stack,
-                }));
-            }
+        if !compact {
+            return QueuedEvent::Whole(Box::new(pending));
         }
-        QueuedEvent::Whole(Box::new(pending))
+        let PendingEvent { mut event, stack } = pending;
+        let event_id = std::mem::replace(&mut event.event_id, Uuid::nil());
+        let timestamp = std::mem::replace(&mut event.timestamp, 0.0);
+        let Ok(json) = serde_json::to_vec(&event) else {
+            event.event_id = event_id;
+            event.timestamp = timestamp;
+            return QueuedEvent::Whole(Box::new(PendingEvent { event, stack }));
+        };
+        let (json, shared) = share_json(json);
+        let stack_bytes = stack.as_ref().map_or(0, |s| s.heap_bytes());
+        QueuedEvent::Compact(CompactEvent {
+            event_id,
+            timestamp,
+            bytes: QUEUED_EVENT_BYTES + stack_bytes + if shared { 0 } else { json_bytes(&json) },
+            json,
+            stack: stack.map(Box::new),
+        })
     }
 
     /// The event's id (for an envelope, its `event_id`).
@@ -79,8 +118,10 @@ impl QueuedEvent {
         match self {
             QueuedEvent::Whole(p) => Ok(Ready::Event(*p)),
             QueuedEvent::Compact(c) => {
-                let CompactEvent { json, stack, .. } = *c;
-                let event: Event = serde_json::from_slice(&json)?;
+                let mut event: Event = serde_json::from_slice(&c.json)?;
+                event.event_id = c.event_id;
+                event.timestamp = c.timestamp;
+                let stack = c.stack.map(|s| *s);
                 Ok(Ready::Event(PendingEvent { event, stack }))
             }
             QueuedEvent::Envelope(e) => Ok(Ready::Envelope(e.1)),
@@ -96,6 +137,39 @@ impl Job for QueuedEvent {
             _ => "error",
         }
     }
+
+    fn bytes(&self) -> usize {
+        match self {
+            QueuedEvent::Whole(_) => WHOLE_EVENT_BYTES,
+            QueuedEvent::Compact(c) => c.bytes,
+            QueuedEvent::Envelope(e) => {
+                QUEUED_EVENT_BYTES + e.1.items().iter().map(|i| i.payload().len()).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// What JSON of its own costs: its bytes, the shared pointer's counts and the allocator's
+/// bookkeeping.
+fn json_bytes(json: &[u8]) -> usize {
+    json.len() + 32
+}
+
+/// `json` as shared bytes: the calling thread's last JSON when it is the same (then `true`),
+/// else a new allocation that the thread remembers for next time.
+fn share_json(json: Vec<u8>) -> (Arc<[u8]>, bool) {
+    LAST_JSON
+        .try_with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some(prev) = last.as_ref().filter(|p| p[..] == json[..]) {
+                return (prev.clone(), true);
+            }
+            let fresh: Arc<[u8]> = json.as_slice().into();
+            *last = (fresh.len() <= MAX_SHARED_JSON).then(|| fresh.clone());
+            (fresh, false)
+        })
+        // The thread is exiting and its locals are gone: no sharing.
+        .unwrap_or_else(|_| (json.into(), false))
 }
 
 #[cfg(test)]
@@ -217,5 +291,51 @@ mod tests {
         };
         assert!(c.json.len() < 300, "{} bytes", c.json.len());
         assert!(std::mem::size_of::<Event>() > 2 * c.json.len());
+    }
+
+    fn compact(event: Event) -> CompactEvent {
+        match QueuedEvent::new(PendingEvent { event, stack: None }, true) {
+            QueuedEvent::Compact(c) => c,
+            other => panic!("not compacted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn repeats_on_a_thread_share_their_json_and_read_back_with_their_own_id() {
+        let first = rich_event();
+        let mut again = first.clone();
+        again.event_id = Uuid::new_v4();
+        again.timestamp += 1.5;
+        let mut expected = again.clone();
+        let (first_id, again_id, again_ts) = (first.event_id, again.event_id, again.timestamp);
+        let (a, b) = (compact(first), compact(again));
+        assert!(Arc::ptr_eq(&a.json, &b.json), "the repeat shares the JSON");
+        assert!(b.bytes < a.bytes, "and is charged less");
+        assert_eq!(b.bytes, QUEUED_EVENT_BYTES);
+        let Ready::Event(back) = QueuedEvent::Compact(b).into_ready().unwrap() else {
+            panic!("not an event");
+        };
+        assert_eq!(
+            (back.event.event_id, back.event.timestamp),
+            (again_id, again_ts)
+        );
+        assert_ne!(back.event.event_id, first_id);
+        expected.event_id = again_id;
+        assert_eq!(back.event, expected);
+    }
+
+    #[test]
+    fn an_event_that_differs_gets_json_of_its_own() {
+        let event = rich_event();
+        let mut other = event.clone();
+        let same = event.clone();
+        let a = compact(event);
+        other.tags.insert("region".into(), "us".into());
+        let b = compact(other);
+        assert!(!Arc::ptr_eq(&a.json, &b.json));
+        assert_eq!(b.bytes, QUEUED_EVENT_BYTES + json_bytes(&b.json));
+        // Another thread does not share this thread's JSON.
+        let c = std::thread::spawn(move || compact(same)).join().unwrap();
+        assert!(!Arc::ptr_eq(&a.json, &c.json));
     }
 }

@@ -89,6 +89,11 @@ impl CapturedLocation {
 }
 
 impl RawStacktrace {
+    /// Bytes it holds besides itself: its box and its instruction pointers.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.ips.capacity() * std::mem::size_of::<usize>()
+    }
+
     /// Captures the current stack (instruction pointers only). `location` is where it happened, when
     /// known: a panic's location or a `#[track_caller]` capture call's caller.
     #[inline(never)]

@@ -38,6 +38,12 @@ pub(crate) const REPORT_RESERVE: (u32, Duration) = (4, Duration::from_secs(1));
 pub(crate) trait Job: Send + 'static {
     /// The category it is counted under when the worker drops it.
     fn category(&self) -> &'static str;
+
+    /// What it is charged against the queue's memory budget (`WorkerConfig::max_bytes`):
+    /// about the memory it holds while it waits.
+    fn bytes(&self) -> usize {
+        0
+    }
 }
 
 enum Task<J> {
@@ -59,6 +65,8 @@ struct Shared<J> {
     queue: SegQueue<Task<J>>,
     /// Jobs in `queue` (markers not included): the bound is checked against it.
     jobs: AtomicUsize,
+    /// What the jobs in `queue` are charged (`Job::bytes`), checked against `max_bytes`.
+    bytes: AtomicUsize,
     /// Consumers that hold a task they took (or are about to look at the queue).
     busy: AtomicUsize,
     flush_queued: AtomicU64,
@@ -114,9 +122,8 @@ impl<J: Job> Shared<J> {
         self.busy.fetch_add(1, Ordering::SeqCst);
         match self.queue.pop() {
             Some(task) => {
-                if matches!(task, Task::Job(_)) {
-                    self.jobs.fetch_sub(1, Ordering::SeqCst);
-                    self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                if let Task::Job(job) = &task {
+                    self.left_queue(job);
                 }
                 Some(task)
             }
@@ -125,6 +132,13 @@ impl<J: Job> Shared<J> {
                 None
             }
         }
+    }
+
+    /// Counts a job that was taken out of the queue.
+    fn left_queue(&self, job: &J) {
+        self.jobs.fetch_sub(1, Ordering::SeqCst);
+        self.bytes.fetch_sub(job.bytes(), Ordering::SeqCst);
+        self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
     }
 
     fn done_with_task(&self) {
@@ -168,8 +182,7 @@ impl<J: Job> Shared<J> {
         while let Some(task) = self.queue.pop() {
             match task {
                 Task::Job(job) => {
-                    self.jobs.fetch_sub(1, Ordering::SeqCst);
-                    self.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                    self.left_queue(&job);
                     self.stats
                         .record_drop(DropReason::NetworkError, job.category(), 1);
                     dropped += 1;
@@ -202,6 +215,7 @@ pub(crate) struct Worker<J: Job> {
     shared: Arc<Shared<J>>,
     handle: Mutex<Option<JoinHandle<()>>>,
     capacity: usize,
+    max_bytes: usize,
     policy: QueueOverflowPolicy,
     transport: Arc<dyn Transport>,
     debug: bool,
@@ -224,6 +238,8 @@ impl<J: Job> std::fmt::Debug for Worker<J> {
 #[derive(Debug, Clone)]
 pub(crate) struct WorkerConfig {
     pub(crate) capacity: usize,
+    /// The most the queued jobs may be charged in all (`Job::bytes`).
+    pub(crate) max_bytes: usize,
     pub(crate) policy: QueueOverflowPolicy,
     pub(crate) debug: bool,
     /// The jobs send through the transport: this worker runs its upkeep and flush, and stops
@@ -253,6 +269,7 @@ impl<J: Job> Worker<J> {
         let shared = Arc::new(Shared {
             queue: SegQueue::new(),
             jobs: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
             busy: AtomicUsize::new(0),
             flush_queued: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -294,6 +311,7 @@ impl<J: Job> Worker<J> {
             shared,
             handle: Mutex::new(Some(handle)),
             capacity: config.capacity.max(1),
+            max_bytes: config.max_bytes,
             policy: config.policy,
             transport,
             debug: config.debug,
@@ -312,18 +330,22 @@ impl<J: Job> Worker<J> {
             return Err(job);
         }
         let mut evicted = None;
+        let weight = job.bytes();
         let before = s.jobs.fetch_add(1, Ordering::SeqCst);
-        if before >= self.capacity {
-            match self.policy {
-                QueueOverflowPolicy::DropOldest => match self.pop_oldest_job() {
-                    Some(old) => evicted = Some(old),
-                    None => {
-                        s.jobs.fetch_sub(1, Ordering::SeqCst);
-                        return Err(job);
-                    }
-                },
-                _ => {
+        let bytes_before = s.bytes.fetch_add(weight, Ordering::SeqCst);
+        // Over either bound; a job alone in the queue always fits.
+        let full = before >= self.capacity
+            || (before > 0 && bytes_before.saturating_add(weight) > self.max_bytes);
+        if full {
+            let evict = match self.policy {
+                QueueOverflowPolicy::DropOldest => self.pop_oldest_job(),
+                _ => None,
+            };
+            match evict {
+                Some(old) => evicted = Some(old),
+                None => {
                     s.jobs.fetch_sub(1, Ordering::SeqCst);
+                    s.bytes.fetch_sub(weight, Ordering::SeqCst);
                     return Err(job);
                 }
             }
@@ -349,8 +371,7 @@ impl<J: Job> Worker<J> {
         for _ in 0..8 {
             match s.queue.pop()? {
                 Task::Job(old) => {
-                    s.jobs.fetch_sub(1, Ordering::SeqCst);
-                    s.stats.queue_depth.fetch_sub(1, Ordering::Relaxed);
+                    s.left_queue(&old);
                     return Some(old);
                 }
                 marker @ Task::Flush(_) => s.queue.push(marker),

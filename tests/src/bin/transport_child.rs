@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! transport_child storm <dsn> <threads> <captures per thread> <queue capacity>
-//! transport_child queue-memory <dsn> <events>
+//! transport_child queue-memory <dsn> <events> [repeat]
 //! transport_child offline-write <dsn> <cache dir> <events>
 //! transport_child offline-drain <dsn> <cache dir> <timeout seconds>
 //! transport_child capture-one <dsn>          (reads SENTRY_* from the environment)
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     let num = |i: usize| arg(i).parse::<u64>().unwrap_or(0);
     let result = match arg(0).as_str() {
         "storm" => storm(&arg(1), num(2), num(3), num(4) as usize),
-        "queue-memory" => queue_memory(&arg(1), num(2)),
+        "queue-memory" => queue_memory(&arg(1), num(2), arg(3) == "repeat"),
         "offline-write" => offline_write(&arg(1), &arg(2), num(3)),
         "offline-drain" => offline_drain(&arg(1), &arg(2), num(3)),
         "capture-one" => capture_one(&arg(1)),
@@ -136,7 +136,9 @@ fn storm(dsn: &str, threads: u64, per_thread: u64, capacity: usize) -> Result<Va
 
 /// Fills a queue of `events` while the worker is stuck on a server that never answers, and
 /// reports the resident memory that cost.
-fn queue_memory(dsn: &str, events: u64) -> Result<Value, String> {
+/// Queues `events` events behind one the worker hangs on: distinct messages, or the same one
+/// again (`repeat`). Reports what the queue costs in resident memory.
+fn queue_memory(dsn: &str, events: u64, repeat: bool) -> Result<Value, String> {
     let guard = init(
         ClientOptions::new()
             .dsn(dsn)
@@ -154,9 +156,12 @@ fn queue_memory(dsn: &str, events: u64) -> Result<Value, String> {
     let (_, before) = memory_kib();
     let mut queued = 0u64;
     for i in 0..events {
-        if let CaptureOutcome::Queued { .. } =
-            watchpost::capture_message(format!("queued {i}"), Level::Error)
-        {
+        let message = if repeat {
+            "the same again".to_owned()
+        } else {
+            format!("queued {i}")
+        };
+        if let CaptureOutcome::Queued { .. } = watchpost::capture_message(message, Level::Error) {
             queued += 1;
         }
     }

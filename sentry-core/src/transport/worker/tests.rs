@@ -38,6 +38,7 @@ impl Job for u32 {
 fn config(capacity: usize, policy: QueueOverflowPolicy) -> WorkerConfig {
     WorkerConfig {
         capacity,
+        max_bytes: usize::MAX,
         policy,
         debug: false,
         sends: true,
@@ -549,4 +550,61 @@ fn a_deep_queue_or_a_flush_wakes_a_napping_worker_at_once() {
     }
     assert!(w.flush(Duration::from_secs(5)));
     assert!(w.shared.unparks.load(Ordering::Relaxed) > before);
+}
+
+/// A job charged `.1` bytes.
+#[derive(Debug, PartialEq)]
+struct Weighted(u32, usize);
+
+impl Job for Weighted {
+    fn category(&self) -> &'static str {
+        "error"
+    }
+    fn bytes(&self) -> usize {
+        self.1
+    }
+}
+
+#[test]
+fn the_queue_refuses_a_job_over_its_memory_budget_and_frees_what_leaves() {
+    let (gate_tx, gate_rx) = channel::<()>();
+    let gate = Mutex::new(gate_rx);
+    let w = Worker::spawn(
+        "t",
+        WorkerConfig {
+            max_bytes: 1_000,
+            ..config(100, QueueOverflowPolicy::DropNewest)
+        },
+        Arc::new(Upkeep::default()),
+        Arc::default(),
+        move |_: Weighted| {
+            let _ = gate.lock().unwrap().recv();
+        },
+    )
+    .unwrap();
+    // The worker takes the first and waits at the gate; the queue then holds 900 bytes.
+    w.submit(Weighted(0, 100)).unwrap();
+    wait_for("the worker to take job 0", || {
+        w.shared.jobs.load(Ordering::SeqCst) == 0
+    });
+    for i in 1..=3 {
+        w.submit(Weighted(i, 300)).unwrap();
+    }
+    assert_eq!(
+        w.submit(Weighted(4, 200)),
+        Err(Weighted(4, 200)),
+        "over 1,000 bytes"
+    );
+    assert_eq!(w.shared.bytes.load(Ordering::SeqCst), 900);
+    // A small one still fits; once the queue drains, its bytes are free again.
+    w.submit(Weighted(5, 100)).unwrap();
+    for _ in 0..5 {
+        gate_tx.send(()).unwrap();
+    }
+    assert!(w.flush(Duration::from_secs(5)));
+    assert_eq!(w.shared.bytes.load(Ordering::SeqCst), 0);
+    // A job larger than the whole budget is accepted into an empty queue.
+    gate_tx.send(()).unwrap();
+    w.submit(Weighted(6, 5_000)).unwrap();
+    assert!(w.flush(Duration::from_secs(5)));
 }
