@@ -11,7 +11,9 @@
 //! `= key value` lines, and the parent counts what reached the sink, takes the median over the
 //! runs and prints a table and one `ratio <metric> <ours / official>` line per metric.
 //!
-//! Options after `--`: `--runs N` (default 3), `--skip-fixture` (no fixture builds),
+//! Options after `--`: `--runs N` (default 3), `--build-runs N` (clean builds of the minimal
+//! application per SDK, default 5), `--skip-minimal` (no minimal-application builds),
+//! `--skip-fixture` (no fixture builds),
 //! `--fixture-dir DIR` (build the fixture there and keep it, to iterate without rebuilding its
 //! dependencies; its first-build figure is then not a cold build),
 //! `--only group,group` (metric groups: message, burst, burst_cache, error, panic, stalled, serialize,
@@ -23,6 +25,7 @@ mod compare {
     pub(crate) mod child;
     pub(crate) mod fixture;
     pub(crate) mod machine;
+    pub(crate) mod minimal;
     pub(crate) mod peers;
     pub(crate) mod report;
     pub(crate) mod serialize;
@@ -30,7 +33,7 @@ mod compare {
     pub(crate) mod stats;
 }
 
-use compare::{child, fixture, machine, peers, report, serialize, sinks, stats};
+use compare::{child, fixture, machine, minimal, peers, report, serialize, sinks, stats};
 
 use child::Group;
 use peers::Sdk;
@@ -148,14 +151,21 @@ fn main() {
     }
     drop(sink);
 
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."));
+    if !args.skip_minimal {
+        eprintln!("compare: minimal application, clean release builds");
+        if let Err(e) = minimal::run(&workspace, args.build_runs, &mut results) {
+            eprintln!("  minimal application failed: {e}");
+        }
+    }
+
     let fixture = if args.skip_fixture {
         None
     } else {
         eprintln!("compare: fixture builds (embedding a generated source tree)");
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from(".."));
         Some(fixture::run(&workspace, args.fixture_dir.as_deref()))
     };
     report::print(
@@ -284,6 +294,8 @@ pub(crate) fn parse_results(text: &str) -> Vec<(String, f64)> {
 #[derive(Debug)]
 struct Args {
     runs: usize,
+    build_runs: usize,
+    skip_minimal: bool,
     skip_fixture: bool,
     fixture_dir: Option<PathBuf>,
     only: Option<Vec<Group>>,
@@ -293,6 +305,8 @@ impl Args {
     fn parse() -> Args {
         let mut args = Args {
             runs: 3,
+            build_runs: 5,
+            skip_minimal: false,
             skip_fixture: false,
             fixture_dir: None,
             only: None,
@@ -307,6 +321,14 @@ impl Args {
                         .filter(|n| *n > 0)
                         .unwrap_or(3)
                 }
+                "--build-runs" => {
+                    args.build_runs = it
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|n| *n > 0)
+                        .unwrap_or(5)
+                }
+                "--skip-minimal" => args.skip_minimal = true,
                 "--skip-fixture" => args.skip_fixture = true,
                 "--fixture-dir" => args.fixture_dir = it.next().map(PathBuf::from),
                 "--only" => {

@@ -189,7 +189,7 @@ fn corpus() -> Result<Vec<String>, String> {
     ))
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     }
@@ -244,13 +244,14 @@ fn write_workspace(root: &Path, workspace: &Path, sources: &[String]) -> Result<
 }
 
 /// Runs cargo in the fixture workspace; returns the wall time in seconds.
-struct Builder {
-    root: PathBuf,
-    target: PathBuf,
+pub(crate) struct Builder {
+    pub(crate) root: PathBuf,
+    pub(crate) target: PathBuf,
 }
 
 impl Builder {
-    fn cargo(&self, args: &[&str]) -> Result<f64, String> {
+    /// Runs `cargo <args>` in the fixture; returns the seconds it took.
+    pub(crate) fn cargo(&self, args: &[&str]) -> Result<f64, String> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(args)
@@ -300,7 +301,7 @@ fn touch(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("touching {}: {e}", path.display()))
 }
 
-fn file_len(path: &Path) -> Result<u64, String> {
+pub(crate) fn file_len(path: &Path) -> Result<u64, String> {
     std::fs::metadata(path)
         .map(|m| m.len())
         .map_err(|e| format!("{}: {e}", path.display()))

@@ -33,6 +33,8 @@ enum Unit {
     PerSecond,
     /// Bytes.
     Bytes,
+    /// Seconds.
+    Seconds,
 }
 
 impl Unit {
@@ -44,6 +46,7 @@ impl Unit {
             Unit::Count => "events",
             Unit::PerSecond => "events/s",
             Unit::Bytes => "bytes",
+            Unit::Seconds => "s",
         }
     }
 
@@ -59,6 +62,7 @@ impl Unit {
             Unit::Millis => format!("{:.1}", v / 1e6),
             Unit::MillisRaw => format!("{v:.1}"),
             Unit::Megabytes => format!("{:.1}", v / 1024.0),
+            Unit::Seconds => format!("{v:.1}"),
             Unit::Count | Unit::PerSecond | Unit::Bytes => format!("{v:.0}"),
         }
     }
@@ -124,6 +128,18 @@ const COMPARED: &[Compared] = &[
         metric: "serialize",
         key: "serialize.ns",
         unit: Unit::Micros,
+        target: Target::AtMost(1.0),
+    },
+    Compared {
+        metric: "binary_size",
+        key: "minimal.binary_kb",
+        unit: Unit::Megabytes,
+        target: Target::AtMost(1.0),
+    },
+    Compared {
+        metric: "build_time",
+        key: "minimal.build_s",
+        unit: Unit::Seconds,
         target: Target::AtMost(1.0),
     },
     Compared {
