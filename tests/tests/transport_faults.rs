@@ -474,21 +474,25 @@ fn spotlight_down_or_stuck_never_affects_the_real_send() {
 fn sentry_spotlight_env_var_turns_it_on() {
     let server = MockServer::start();
     let spotlight = MockServer::start();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_transport_child"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_transport_child"))
         .args(["capture-one", &server.dsn()])
         .env("SENTRY_SPOTLIGHT", format!("{}/stream", spotlight.url()))
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let events = server.wait_for_events(1, Duration::from_secs(10)).len();
+    let copies = spotlight.wait_for_events(1, Duration::from_secs(10)).len();
+    // Closing stdin lets the child exit.
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(server.wait_for_events(1, Duration::from_secs(5)).len(), 1);
-    assert_eq!(
-        spotlight.wait_for_events(1, Duration::from_secs(5)).len(),
-        1
-    );
+    assert_eq!((events, copies), (1, 1));
 }
 
 // ---- Observability ----

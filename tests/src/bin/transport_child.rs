@@ -7,7 +7,7 @@
 //! transport_child queue-memory <dsn> <events> [repeat]
 //! transport_child offline-write <dsn> <cache dir> <events>
 //! transport_child offline-drain <dsn> <cache dir> <timeout seconds>
-//! transport_child capture-one <dsn>          (reads SENTRY_* from the environment)
+//! transport_child capture-one <dsn>          (reads SENTRY_* from the environment; exits at EOF on stdin)
 //! transport_child exit-under-load <dsn> <events> <busy threads>
 //! ```
 
@@ -232,8 +232,9 @@ fn capture_one(dsn: &str) -> Result<Value, String> {
     let guard = watchpost::init(ClientOptions::new().dsn(dsn)).map_err(|e| e.to_string())?;
     watchpost::capture_message("one event", Level::Info);
     let flushed = guard.flush(Duration::from_secs(10));
-    // Spotlight copies go out on their own thread; give the copy a moment.
-    std::thread::sleep(Duration::from_millis(300));
+    // Spotlight copies go out on a thread of their own: the test closes stdin once it has seen
+    // what it waits for.
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
     Ok(json!({ "flushed": flushed, "stats": stats_json(&guard.stats()) }))
 }
 
