@@ -379,6 +379,9 @@ pub(crate) fn print(
             Err(why) => println!("fixture: FAILED: {why}"),
         }
     }
+    if let Some(line) = per_run_ratios(results, "serialize", "serialize.ns") {
+        ratio_lines.push(line);
+    }
     println!();
     for line in &ratio_lines {
         println!("{line}");
@@ -390,6 +393,19 @@ pub(crate) fn print(
     println!("burst_delivered ours {ours:.0}/{BURST} official {official:.0}/{BURST} (storm: {STORM} captures)");
     println!();
     println!("bench took {:.0} s", took.as_secs_f64());
+}
+
+/// `ratio <metric> per run: r1 r2 ...`, each run's ours / official, for a metric whose two
+/// SDKs are measured in the same run (in the same process for `serialize`).
+fn per_run_ratios(results: &Results, metric: &str, key: &str) -> Option<String> {
+    let ours = results.get(&(key.to_owned(), Sdk::Ours))?;
+    let official = results.get(&(key.to_owned(), Sdk::Official))?;
+    let ratios: Vec<String> = ours
+        .iter()
+        .zip(official)
+        .map(|(o, f)| show_ratio(o / f))
+        .collect();
+    Some(format!("ratio {metric} per run: {}", ratios.join(" ")))
 }
 
 fn show_ratio(r: f64) -> String {
