@@ -172,21 +172,9 @@ fn upkeep_runs_while_the_queue_is_idle() {
 
 #[test]
 fn no_job_waits_for_a_wake_up_that_never_comes() {
-    // Without upkeep the worker sleeps until woken: a lost wake-up would leave a job unrun.
-    let (done_tx, done_rx) = channel::<u32>();
-    let w = Worker::spawn(
-        "t",
-        WorkerConfig {
-            sends: false,
-            ..config(100, QueueOverflowPolicy::DropNewest)
-        },
-        Arc::new(Upkeep::default()),
-        Arc::default(),
-        move |j: u32| {
-            let _ = done_tx.send(j);
-        },
-    )
-    .unwrap();
+    // Without upkeep or naps the worker sleeps until woken: a lost wake-up would leave a job
+    // unrun.
+    let (w, done_rx) = napping(Duration::ZERO);
     for i in 0..2000 {
         // Alternate between a worker that is surely asleep and one that may be busy.
         if i % 2 == 0 {
@@ -492,7 +480,8 @@ fn a_shallow_queue_stays_with_the_lowered_worker() {
     assert!(w.shutdown(Duration::from_secs(5)));
 }
 
-/// A worker that sends jobs' numbers to the returned channel, with naps of `nap_for`.
+/// A worker without upkeep that sends jobs' numbers to the returned channel, and naps for
+/// `nap_for` after a job.
 fn napping(nap_for: Duration) -> (Worker<u32>, Receiver<u32>) {
     let (done_tx, done_rx) = channel::<u32>();
     let w = Worker::spawn(
