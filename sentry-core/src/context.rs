@@ -33,11 +33,17 @@ pub enum EventSource {
 
 type LastEvent = Arc<Mutex<Option<(Uuid, EventSource)>>>;
 
+/// How many contexts up a fork's last event is reported (a fork of a fork of ...).
+const MAX_FORK_DEPTH: usize = 8;
+
 struct Inner {
     /// The scope, copied on write: readers take the `Arc` and let go of the lock at once, so no
     /// user code and no event processing ever runs while it is held.
     scope: Mutex<Arc<Scope>>,
     last_event: LastEvent,
+    /// The last-event slots of the contexts this one was forked from, nearest first (at most
+    /// [`MAX_FORK_DEPTH`]): an event captured here is their last event too.
+    forked_from: Vec<LastEvent>,
     client: Option<Arc<Client>>,
 }
 
@@ -85,14 +91,20 @@ impl fmt::Debug for Context {
 impl Context {
     /// A new, empty context.
     pub fn new() -> Self {
-        Self::build(Arc::default(), Arc::default(), None)
+        Self::build(Arc::default(), Arc::default(), Vec::new(), None)
     }
 
-    fn build(scope: Arc<Scope>, last_event: LastEvent, client: Option<Arc<Client>>) -> Self {
+    fn build(
+        scope: Arc<Scope>,
+        last_event: LastEvent,
+        forked_from: Vec<LastEvent>,
+        client: Option<Arc<Client>>,
+    ) -> Self {
         Context {
             inner: Arc::new(Inner {
                 scope: Mutex::new(scope),
                 last_event,
+                forked_from,
                 client,
             }),
         }
@@ -107,22 +119,43 @@ impl Context {
     }
 
     /// An independent copy: same scope values now, separate from then on.
+    ///
+    /// The last event captured in the fork is the last event of this context too (and of the
+    /// contexts this one was forked from, up to 8 levels): a request handler that awaited work
+    /// forked from its context sees the id of the event that work reported
+    /// ([`last_event_id_and_source`](Context::last_event_id_and_source)). The fork's own
+    /// [`last_event_id_and_source`](Context::last_event_id_and_source) starts empty.
     pub fn fork(&self) -> Context {
-        Self::build(self.scope(), Arc::default(), self.inner.client.clone())
+        let mut forked_from = Vec::with_capacity(MAX_FORK_DEPTH);
+        forked_from.push(self.inner.last_event.clone());
+        forked_from.extend(
+            self.inner
+                .forked_from
+                .iter()
+                .take(MAX_FORK_DEPTH - 1)
+                .cloned(),
+        );
+        Self::build(
+            self.scope(),
+            Arc::default(),
+            forked_from,
+            self.inner.client.clone(),
+        )
     }
 
-    /// A copy that reports its last event to this context too (used by [`with_scope`]).
+    /// A copy that shares this context's last event (used by [`with_scope`]).
     fn child(&self) -> Context {
         Self::build(
             self.scope(),
             self.inner.last_event.clone(),
+            self.inner.forked_from.clone(),
             self.inner.client.clone(),
         )
     }
 
     /// A new context whose events go to `client` instead of the global one (testing kit).
     pub(crate) fn with_client(client: Arc<Client>) -> Context {
-        Self::build(Arc::default(), Arc::default(), Some(client))
+        Self::build(Arc::default(), Arc::default(), Vec::new(), Some(client))
     }
 
     /// Runs `f` with this context as the thread's current one, then restores the previous one,
@@ -177,12 +210,11 @@ impl Context {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Records the last event of this context and of the contexts it was forked from.
     pub(crate) fn set_last_event(&self, id: Uuid, source: EventSource) {
-        *self
-            .inner
-            .last_event
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some((id, source));
+        for slot in std::iter::once(&self.inner.last_event).chain(&self.inner.forked_from) {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some((id, source));
+        }
     }
 
     fn lock_scope(&self) -> MutexGuard<'_, Arc<Scope>> {
@@ -407,5 +439,41 @@ mod tests {
             Some((id, EventSource::Http))
         );
         assert_eq!(ctx.fork().last_event_id_and_source(), None);
+    }
+
+    #[test]
+    fn last_event_of_a_fork_reaches_the_contexts_it_was_forked_from() {
+        let request = Context::new();
+        let task = request.fork();
+        let subtask = task.fork();
+        let id = Uuid::new_v4();
+        subtask.set_last_event(id, EventSource::Panic);
+        for ctx in [&request, &task, &subtask] {
+            assert_eq!(
+                ctx.last_event_id_and_source(),
+                Some((id, EventSource::Panic))
+            );
+        }
+        // Not the other way round, and not to a sibling.
+        let sibling = request.fork();
+        let later = Uuid::new_v4();
+        request.set_last_event(later, EventSource::Capture);
+        assert_eq!(sibling.last_event_id_and_source(), None);
+        assert_eq!(
+            task.last_event_id_and_source(),
+            Some((id, EventSource::Panic))
+        );
+    }
+
+    #[test]
+    fn a_chain_of_forks_reports_up_a_bounded_number_of_levels() {
+        let root = Context::new();
+        let mut ctx = root.clone();
+        for _ in 0..1_000 {
+            ctx = ctx.fork();
+        }
+        assert!(ctx.inner.forked_from.len() <= MAX_FORK_DEPTH);
+        ctx.set_last_event(Uuid::new_v4(), EventSource::Capture);
+        assert_eq!(root.last_event_id_and_source(), None, "1,000 levels up");
     }
 }

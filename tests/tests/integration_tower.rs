@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tests::peers::assert_relay_would_scrub_nothing;
 use watchpost::testing::{with_client, MockResponse, MockServer};
 use watchpost::tower::{HandlerPanic, SentryLayer};
-use watchpost::{ClientOptions, Context, EventSource, SendResult, User};
+use watchpost::{ClientOptions, Context, ContextFutureExt, EventSource, SendResult, User};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -262,6 +262,19 @@ fn server_errors_are_reported_only_when_enabled_and_not_twice() {
                     (http::StatusCode::INTERNAL_SERVER_ERROR, "failed")
                 }),
             )
+            .route(
+                "/forked",
+                get(|| async {
+                    // Reported by a task forked from the request's context: the request
+                    // knows the event, so the layer does not report the 500 again.
+                    let task = async {
+                        watchpost::capture_message("from the task", watchpost::Level::Error);
+                    };
+                    let _ = tokio::spawn(task.in_forked_context()).await;
+                    let known = watchpost::last_event_id_and_source().is_some();
+                    (http::StatusCode::INTERNAL_SERVER_ERROR, known.to_string())
+                }),
+            )
     };
     let on = serve(
         routes().layer(
@@ -275,9 +288,14 @@ fn server_errors_are_reported_only_when_enabled_and_not_twice() {
     assert_eq!(get_with(&format!("http://{on}/ok"), &[]).0, 200);
     assert_eq!(get_with(&format!("http://{off}/fail"), &[]).0, 503);
     assert_eq!(get_with(&format!("http://{on}/captured"), &[]).0, 500);
+    assert_eq!(
+        get_with(&format!("http://{on}/forked"), &[]),
+        (500, "true".to_owned()),
+        "the handler sees the forked task's event"
+    );
     assert_eq!(get_with(&format!("http://{on}/fail"), &[]).0, 503);
 
-    let events = server.wait_for_events(2, WAIT);
+    let events = server.wait_for_events(3, WAIT);
     // The flush returning true proves the pipeline empty: a duplicate would be here by now.
     assert!(flusher.run(|| watchpost::flush(WAIT)));
     let titles: Vec<String> = server
@@ -292,10 +310,14 @@ fn server_errors_are_reported_only_when_enabled_and_not_twice() {
         .collect();
     assert_eq!(
         titles,
-        ["explicit", "GET /fail responded 503 Service Unavailable"]
+        [
+            "explicit",
+            "from the task",
+            "GET /fail responded 503 Service Unavailable"
+        ]
     );
-    assert_eq!(events[1]["request"]["url"], format!("http://{on}/fail"));
-    assert_eq!(events[1]["tags"]["http.status_code"], "503");
+    assert_eq!(events[2]["request"]["url"], format!("http://{on}/fail"));
+    assert_eq!(events[2]["tags"]["http.status_code"], "503");
     events.iter().for_each(assert_relay_would_scrub_nothing);
 }
 
