@@ -23,6 +23,7 @@ use crate::hooks::guarded;
 use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::source_rules::SourceRules;
 use crate::stacktrace::{RawStacktrace, ResolveConfig};
+use crate::trace::{own_dsc, Dsc, DscSource, TraceId};
 use crate::transport::{DropReason, Job, Stats, Transport, TransportStats, Worker, WorkerConfig};
 use crate::CaptureOutcome;
 use std::fmt;
@@ -37,11 +38,15 @@ pub(crate) struct PendingEvent {
     pub(crate) event: Event,
     /// Raw frames for the last exception, resolved by the worker.
     pub(crate) stack: Option<RawStacktrace>,
+    /// The dynamic sampling context a caller sent, passed on in the envelope unchanged.
+    pub(crate) dsc: Option<Arc<Dsc>>,
 }
 
 /// Everything the capture path and the worker share.
 pub(crate) struct Core {
     pub(crate) options: ClientOptions,
+    /// The DSN's public key, for dynamic sampling contexts.
+    public_key: String,
     transport: Arc<dyn Transport>,
     defaults: Defaults,
     source_rules: SourceRules,
@@ -68,6 +73,11 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// The dynamic sampling context of a trace this SDK started in a context of this client.
+    pub(crate) fn own_dsc(&self, trace_id: TraceId, sampled: Option<bool>) -> Dsc {
+        self.core.own_dsc(trace_id, sampled)
+    }
+
     /// Builds a client from validated options and a transport.
     pub(crate) fn with_transport(
         options: ClientOptions,
@@ -76,8 +86,15 @@ impl Client {
     ) -> Client {
         let defaults = Defaults::collect(&options);
         let source_rules = SourceRules::new(&options);
+        let public_key = options
+            .dsn
+            .as_deref()
+            .and_then(|d| d.parse::<crate::Dsn>().ok())
+            .map(|d| d.public_key().to_owned())
+            .unwrap_or_default();
         let core = Arc::new(Core {
             options,
+            public_key,
             transport,
             defaults,
             source_rules,
@@ -207,7 +224,10 @@ impl Client {
             crate::normalize::bound_event(&mut event);
             return core.refuse_reentrant();
         }
-        ctx.scope().apply_to(&mut event, opts.max_breadcrumbs);
+        let scope = ctx.scope();
+        scope.apply_to(&mut event, opts.max_breadcrumbs);
+        let dsc = scope.propagation.frozen_dsc.clone();
+        drop(scope);
         crate::normalize::bound_event(&mut event);
         core.apply_defaults(&mut event);
 
@@ -238,7 +258,7 @@ impl Client {
         }
 
         let event_id = event.event_id;
-        let pending = PendingEvent { event, stack };
+        let pending = PendingEvent { event, stack, dsc };
         let outcome = match self.background_worker() {
             Some(worker) => {
                 let behind = core.stats.queue_depth.load(Ordering::Relaxed) >= COMPACT_AFTER;
@@ -393,8 +413,8 @@ impl Core {
         let event_id = queued.event_id();
         let category = queued.category();
         let envelope = match self.unqueue(queued) {
-            Ok(Ready::Event(pending)) => match self.finish(pending) {
-                Ok(event) => Envelope::from_event(&event).ok(),
+            Ok(Ready::Event(pending)) => match self.finish_with_dsc(pending) {
+                Ok((event, dsc)) => self.event_envelope(&event, dsc).ok(),
                 Err(dropped) => return dropped,
             },
             Ok(Ready::Envelope(envelope)) => Some(envelope),
@@ -418,12 +438,12 @@ impl Core {
     /// Resolves the stack, runs `before_send`, sends, runs `after_send`. On the worker in
     /// background mode, on the caller in sync mode.
     pub(crate) fn finish_and_send(&self, pending: PendingEvent) -> CaptureOutcome {
-        let event = match self.finish(pending) {
-            Ok(event) => event,
+        let (event, dsc) = match self.finish_with_dsc(pending) {
+            Ok(finished) => finished,
             Err(dropped) => return dropped,
         };
         let event_id = event.event_id;
-        let outcome = match Envelope::from_event(&event) {
+        let outcome = match self.event_envelope(&event, dsc) {
             Ok(envelope) => match self.transport.send(envelope) {
                 Ok(sent) => CaptureOutcome::Sent {
                     event_id,
@@ -449,8 +469,61 @@ impl Core {
     }
 
     /// Resolves the stack and runs `before_send`; the outcome instead when the event is dropped.
+    /// [`finish`](Self::finish), keeping the caller's dynamic sampling context for the envelope.
+    fn finish_with_dsc(
+        &self,
+        mut pending: PendingEvent,
+    ) -> Result<(Event, Option<Arc<Dsc>>), CaptureOutcome> {
+        let dsc = pending.dsc.take();
+        self.finish(pending).map(|event| (event, dsc))
+    }
+
+    /// The envelope of a finished event, with the dynamic sampling context of its trace in the
+    /// `trace` header: the caller's (`frozen`), or this SDK's own for the trace named in the
+    /// event's `contexts.trace`.
+    fn event_envelope(
+        &self,
+        event: &Event,
+        frozen: Option<Arc<Dsc>>,
+    ) -> Result<Envelope, serde_json::Error> {
+        let mut envelope = Envelope::from_event(event)?;
+        let dsc = match frozen {
+            Some(dsc) => Some(Dsc::clone(&dsc)),
+            None => event
+                .contexts
+                .get("trace")
+                .and_then(|t| t.get("trace_id")?.as_str()?.parse().ok())
+                .map(|trace_id| {
+                    own_dsc(DscSource {
+                        trace_id,
+                        public_key: &self.public_key,
+                        release: event.release.as_deref(),
+                        environment: event.environment.as_deref(),
+                        sampled: None,
+                    })
+                }),
+        };
+        if let Some(dsc) = dsc {
+            envelope.set_header("trace", serde_json::to_value(dsc)?);
+        }
+        Ok(envelope)
+    }
+
+    /// The dynamic sampling context of a trace this SDK started, for this client's options.
+    pub(crate) fn own_dsc(&self, trace_id: TraceId, sampled: Option<bool>) -> Dsc {
+        own_dsc(DscSource {
+            trace_id,
+            public_key: &self.public_key,
+            release: self.options.release.as_deref(),
+            environment: Some(self.options.environment_name()),
+            sampled,
+        })
+    }
+
     fn finish(&self, pending: PendingEvent) -> Result<Event, CaptureOutcome> {
-        let PendingEvent { mut event, stack } = pending;
+        let PendingEvent {
+            mut event, stack, ..
+        } = pending;
         self.apply_bulky_defaults(&mut event);
         if let Some(raw) = stack {
             let o = &self.options;

@@ -6,6 +6,7 @@
 
 use crate::client::Client;
 use crate::scope::Scope;
+use crate::trace::{Dsc, TraceId};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -199,6 +200,34 @@ impl Context {
     /// The scope as it is now; later changes do not show in it.
     pub(crate) fn scope(&self) -> Arc<Scope> {
         self.lock_scope().clone()
+    }
+
+    /// The trace events captured in this context belong to (see [`trace`](crate::trace)).
+    pub fn trace_id(&self) -> TraceId {
+        self.scope().propagation.trace_id
+    }
+
+    /// The headers that make the service a request goes to continue this context's trace
+    /// (see [`trace::outgoing_headers`](crate::trace::outgoing_headers)).
+    pub fn outgoing_trace_headers(&self) -> Vec<(&'static str, String)> {
+        let scope = self.scope();
+        let p = &scope.propagation;
+        let dsc = match (&p.frozen_dsc, self.client()) {
+            (Some(dsc), _) => Dsc::clone(dsc),
+            (None, Some(client)) => client.own_dsc(p.trace_id, p.sampled),
+            (None, None) => Dsc::new(),
+        };
+        crate::trace::headers_for(p, &dsc)
+    }
+
+    /// Continues, in this context, the trace that incoming headers name (see
+    /// [`trace::continue_from_headers`](crate::trace::continue_from_headers)).
+    pub fn continue_trace<'a, I>(&self, headers: I)
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let propagation = crate::trace::propagation_from(headers);
+        self.update_scope(|s| s.propagation = propagation);
     }
 
     /// The id and source of the last event sent (or queued) from this context.

@@ -77,6 +77,7 @@ mod stacktrace;
 mod test_event;
 mod thread_priority;
 mod time;
+pub mod trace;
 mod transport;
 
 #[cfg(feature = "test")]

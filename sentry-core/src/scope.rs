@@ -2,6 +2,7 @@
 
 use crate::event::{Breadcrumb, Contexts, Event, Level, Request, User};
 use crate::normalize::{bound_map, bound_value, bound_values};
+use crate::trace::{Propagation, TraceId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Breadcrumbs a scope keeps when no client says otherwise (`max_breadcrumbs`).
@@ -22,6 +23,8 @@ pub struct Scope {
     pub(crate) transaction: Option<String>,
     pub(crate) request: Option<Request>,
     pub(crate) contexts: Contexts,
+    /// The trace events of this scope belong to.
+    pub(crate) propagation: Propagation,
 }
 
 impl Scope {
@@ -121,6 +124,11 @@ impl Scope {
         self.user.as_ref()
     }
 
+    /// The trace events captured with this scope belong to.
+    pub fn trace_id(&self) -> TraceId {
+        self.propagation.trace_id
+    }
+
     /// Merges the scope into `event`; values already on the event win (they are per-event options).
     pub(crate) fn apply_to(&self, event: &mut Event, max_breadcrumbs: usize) {
         for (k, v) in &self.tags {
@@ -150,6 +158,11 @@ impl Scope {
                 .0
                 .entry(k.clone())
                 .or_insert_with(|| v.clone());
+        }
+        if !event.contexts.0.contains_key("trace") {
+            event
+                .contexts
+                .insert("trace", "trace", self.propagation.trace_context());
         }
         if !self.breadcrumbs.is_empty() {
             // Scope breadcrumbs come first, per-event ones after; keep the newest `max`.

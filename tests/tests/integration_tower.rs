@@ -429,3 +429,126 @@ fn user_feedback_is_sent_as_a_feedback_item() {
     assert_eq!(fb["associated_event_id"], event_id.simple().to_string());
     assert_eq!(items[0]["environment"], "staging");
 }
+
+const TRACE: &str = "771a43a4192642f0b136d5159a501700";
+const PARENT_SPAN: &str = "b7ad6b7169203331";
+
+/// A route that captures a message and answers with the outgoing trace headers it would send.
+fn traced_routes() -> Router {
+    Router::new().route(
+        "/traced",
+        get(|| async {
+            watchpost::capture_message("traced", watchpost::Level::Error);
+            let headers: HashMap<&str, String> =
+                watchpost::trace::outgoing_headers().into_iter().collect();
+            Json(headers)
+        }),
+    )
+}
+
+#[test]
+fn an_incoming_trace_is_continued_on_events_and_outgoing_requests() {
+    let server = MockServer::start();
+    let ctx = own_context(&server, false);
+    let addr = serve(traced_routes().layer(SentryLayer::new().base_context(ctx)));
+    let (status, body) = get_with(
+        &format!("http://{addr}/traced"),
+        &[
+            ("sentry-trace", &format!("{TRACE}-{PARENT_SPAN}-1")),
+            (
+                "baggage",
+                &format!("sentry-trace_id={TRACE},sentry-public_key=upstream,sentry-sample_rate=0.25,sentry-sampled=true,other=1"),
+            ),
+        ],
+    );
+    assert_eq!(status, 200);
+    let outgoing: HashMap<String, String> = serde_json::from_str(&body).unwrap();
+
+    let requests = server.requests();
+    let event = requests[0].event().unwrap();
+    let trace = &event["contexts"]["trace"];
+    assert_eq!(trace["trace_id"], TRACE);
+    assert_eq!(trace["parent_span_id"], PARENT_SPAN);
+    let span_id = trace["span_id"].as_str().unwrap();
+    assert_ne!(span_id, PARENT_SPAN);
+    // The caller's sampling context goes on unchanged, in the envelope and downstream.
+    let dsc = &requests[0].envelope.as_ref().unwrap().headers()["trace"];
+    assert_eq!(dsc["public_key"], "upstream");
+    assert_eq!(dsc["sample_rate"], "0.25");
+    assert_eq!(outgoing["sentry-trace"], format!("{TRACE}-{span_id}-1"));
+    assert_eq!(outgoing["traceparent"], format!("00-{TRACE}-{span_id}-01"));
+    assert!(outgoing["baggage"].contains("sentry-public_key=upstream"));
+    assert!(!outgoing["baggage"].contains("other=1"));
+    assert_relay_would_scrub_nothing(&event);
+}
+
+#[test]
+fn each_request_without_trace_headers_starts_a_trace_of_its_own() {
+    let server = MockServer::start();
+    let ctx = own_context(&server, false);
+    let addr = serve(traced_routes().layer(SentryLayer::new().base_context(ctx)));
+    for _ in 0..2 {
+        // A W3C-only caller the first time round would be continued; these send nothing.
+        assert_eq!(get_with(&format!("http://{addr}/traced"), &[]).0, 200);
+    }
+    let requests = server.requests();
+    let traces: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            r.event().unwrap()["contexts"]["trace"]["trace_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(traces.len(), 2);
+    assert_ne!(traces[0], traces[1], "two requests, two traces");
+    for (request, trace_id) in requests.iter().zip(&traces) {
+        let dsc = &request.envelope.as_ref().unwrap().headers()["trace"];
+        assert_eq!(dsc["trace_id"], trace_id.as_str());
+        assert_eq!(dsc["public_key"], "public");
+        assert!(dsc["sample_rand"].as_str().unwrap().parse::<f64>().is_ok());
+    }
+}
+
+#[test]
+fn a_w3c_traceparent_is_continued_too() {
+    let server = MockServer::start();
+    let ctx = own_context(&server, false);
+    let addr = serve(traced_routes().layer(SentryLayer::new().base_context(ctx)));
+    let (_, body) = get_with(
+        &format!("http://{addr}/traced"),
+        &[("traceparent", &format!("00-{TRACE}-{PARENT_SPAN}-00"))],
+    );
+    let outgoing: HashMap<String, String> = serde_json::from_str(&body).unwrap();
+    let event = server.requests()[0].event().unwrap();
+    assert_eq!(event["contexts"]["trace"]["trace_id"], TRACE);
+    assert!(
+        outgoing["sentry-trace"].ends_with("-0"),
+        "not sampled upstream"
+    );
+}
+
+#[test]
+fn the_ureq_middleware_sends_the_current_trace() {
+    let sink = MockServer::start();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .middleware(watchpost::trace::UreqTracePropagation)
+        .build()
+        .into();
+    let ctx = Context::new();
+    let trace_id = ctx.trace_id().to_string();
+    ctx.run(|| {
+        agent
+            .post(&format!("{}/api/1/envelope/", sink.url()))
+            .send("x")
+    })
+    .unwrap();
+    let request = &sink.requests()[0];
+    let sentry_trace = request.header("sentry-trace").unwrap();
+    assert!(
+        sentry_trace.starts_with(&format!("{trace_id}-")),
+        "{sentry_trace}"
+    );
+    assert!(request.header("traceparent").unwrap().contains(&trace_id));
+}

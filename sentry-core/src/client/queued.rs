@@ -16,6 +16,7 @@ use super::PendingEvent;
 use crate::envelope::Envelope;
 use crate::event::Event;
 use crate::stacktrace::RawStacktrace;
+use crate::trace::Dsc;
 use crate::transport::Job;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub(crate) struct CompactEvent {
     /// Shared with the events next to it in the queue that differ only in id and timestamp.
     json: Arc<[u8]>,
     stack: Option<Box<RawStacktrace>>,
+    /// The caller's dynamic sampling context, shared by the events of its request.
+    dsc: Option<Arc<Dsc>>,
     /// What it is charged against the queue's memory budget.
     bytes: usize,
 }
@@ -85,13 +88,17 @@ impl QueuedEvent {
         if !compact {
             return QueuedEvent::Whole(Box::new(pending));
         }
-        let PendingEvent { mut event, stack } = pending;
+        let PendingEvent {
+            mut event,
+            stack,
+            dsc,
+        } = pending;
         let event_id = std::mem::replace(&mut event.event_id, Uuid::nil());
         let timestamp = std::mem::replace(&mut event.timestamp, 0.0);
         let Ok(json) = serde_json::to_vec(&event) else {
             event.event_id = event_id;
             event.timestamp = timestamp;
-            return QueuedEvent::Whole(Box::new(PendingEvent { event, stack }));
+            return QueuedEvent::Whole(Box::new(PendingEvent { event, stack, dsc }));
         };
         let (json, shared) = share_json(json);
         let stack_bytes = stack.as_ref().map_or(0, |s| s.heap_bytes());
@@ -101,6 +108,7 @@ impl QueuedEvent {
             bytes: QUEUED_EVENT_BYTES + stack_bytes + if shared { 0 } else { json_bytes(&json) },
             json,
             stack: stack.map(Box::new),
+            dsc,
         })
     }
 
@@ -122,7 +130,11 @@ impl QueuedEvent {
                 event.event_id = c.event_id;
                 event.timestamp = c.timestamp;
                 let stack = c.stack.map(|s| *s);
-                Ok(Ready::Event(PendingEvent { event, stack }))
+                Ok(Ready::Event(PendingEvent {
+                    event,
+                    stack,
+                    dsc: c.dsc,
+                }))
             }
             QueuedEvent::Envelope(e) => Ok(Ready::Envelope(e.1)),
         }
@@ -232,7 +244,14 @@ mod tests {
         });
         for event in events {
             let original = event.clone();
-            let queued = QueuedEvent::new(PendingEvent { event, stack: None }, true);
+            let queued = QueuedEvent::new(
+                PendingEvent {
+                    event,
+                    stack: None,
+                    dsc: None,
+                },
+                true,
+            );
             assert!(matches!(queued, QueuedEvent::Compact(_)));
             assert_eq!(queued.event_id(), original.event_id);
             let Ready::Event(back) = queued.into_ready().unwrap() else {
@@ -256,7 +275,14 @@ mod tests {
             .insert("deep".into(), crate::normalize::bound_value(deep));
         crate::normalize::bound_event(&mut event);
         let original = event.clone();
-        let queued = QueuedEvent::new(PendingEvent { event, stack: None }, true);
+        let queued = QueuedEvent::new(
+            PendingEvent {
+                event,
+                stack: None,
+                dsc: None,
+            },
+            true,
+        );
         assert!(matches!(queued, QueuedEvent::Compact(_)));
         let Ready::Event(back) = queued.into_ready().unwrap() else {
             panic!("not an event");
@@ -268,7 +294,14 @@ mod tests {
     fn a_short_queue_keeps_the_event_whole() {
         let event = rich_event();
         let id = event.event_id;
-        let queued = QueuedEvent::new(PendingEvent { event, stack: None }, false);
+        let queued = QueuedEvent::new(
+            PendingEvent {
+                event,
+                stack: None,
+                dsc: None,
+            },
+            false,
+        );
         assert!(matches!(queued, QueuedEvent::Whole(_)));
         assert_eq!(queued.event_id(), id);
     }
@@ -285,8 +318,14 @@ mod tests {
             }),
             ..Event::default()
         };
-        let QueuedEvent::Compact(c) = QueuedEvent::new(PendingEvent { event, stack: None }, true)
-        else {
+        let QueuedEvent::Compact(c) = QueuedEvent::new(
+            PendingEvent {
+                event,
+                stack: None,
+                dsc: None,
+            },
+            true,
+        ) else {
             panic!("not compacted");
         };
         assert!(c.json.len() < 300, "{} bytes", c.json.len());
@@ -294,7 +333,14 @@ mod tests {
     }
 
     fn compact(event: Event) -> CompactEvent {
-        match QueuedEvent::new(PendingEvent { event, stack: None }, true) {
+        match QueuedEvent::new(
+            PendingEvent {
+                event,
+                stack: None,
+                dsc: None,
+            },
+            true,
+        ) {
             QueuedEvent::Compact(c) => c,
             other => panic!("not compacted: {other:?}"),
         }

@@ -50,6 +50,9 @@ impl Settings {
 /// - runs the inner service in a [`Context`] of the request's own, so concurrent requests never
 ///   share tags, user or breadcrumbs (set them in handlers with
 ///   [`set_tags_context`](crate::set_tags_context) and friends);
+/// - gives that context the trace the request's `sentry-trace` (or `traceparent`) and
+///   `baggage` headers continue, or a new one (see [`trace`](crate::trace)): every event of the
+///   request carries it;
 /// - puts the request (method, URL, query string, headers, cookies; the client address when
 ///   `send_default_pii` is on; the body when opted in), scrubbed, on every event captured while
 ///   handling it;

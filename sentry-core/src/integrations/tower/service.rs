@@ -57,6 +57,14 @@ where
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
         let context = self.settings.request_context();
         let send_default_pii = context.client().map(|c| c.options().send_default_pii);
+        if send_default_pii.is_some() {
+            // The request's own trace: the one its headers continue, or a new one.
+            context.continue_trace(
+                req.headers()
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+            );
+        }
         let request_line = self
             .settings
             .capture_server_errors
