@@ -8,6 +8,7 @@
 mod defaults;
 mod global;
 mod queued;
+mod transaction;
 
 use defaults::Defaults;
 pub(crate) use global::{build_client, global};

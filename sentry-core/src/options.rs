@@ -2,6 +2,7 @@
 
 use crate::hooks::{AfterSend, BeforeSend, Filter};
 use crate::source_context::SourceTable;
+use crate::trace::SamplingContext;
 use crate::transport::HttpClient;
 use crate::Error;
 use std::collections::BTreeMap;
@@ -64,6 +65,8 @@ pub struct ClientOptions {
     pub(crate) before_send: Option<Arc<dyn BeforeSend>>,
     pub(crate) after_send: Option<Arc<dyn AfterSend>>,
     pub(crate) sample_rate: f64,
+    pub(crate) traces_sample_rate: Option<f64>,
+    pub(crate) traces_sampler: Option<Arc<TracesSampler>>,
     pub(crate) send_result: SendResult,
     pub(crate) send_max_attempts: u32,
     pub(crate) in_app_module_allow_list: Vec<String>,
@@ -111,6 +114,8 @@ impl Default for ClientOptions {
             before_send: None,
             after_send: None,
             sample_rate: 1.0,
+            traces_sample_rate: None,
+            traces_sampler: None,
             send_result: SendResult::Background,
             send_max_attempts: 4,
             in_app_module_allow_list: Vec::new(),
@@ -146,6 +151,8 @@ impl Default for ClientOptions {
 /// Default length of the background queue. A full queue costs about 3.5 MiB of memory with
 /// message events (those past the first 64 wait as JSON, about 350 bytes each).
 const DEFAULT_QUEUE_CAPACITY: usize = 100_000;
+/// A `traces_sampler`.
+pub(crate) type TracesSampler = dyn Fn(&SamplingContext<'_>) -> f64 + Send + Sync;
 /// The default memory budget of the background queue.
 const DEFAULT_QUEUE_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// The smallest memory budget the queue accepts.
@@ -258,6 +265,38 @@ impl ClientOptions {
     #[must_use]
     pub fn after_send(mut self, hook: impl AfterSend + 'static) -> Self {
         self.after_send = Some(Arc::new(hook));
+        self
+    }
+
+    /// Turns tracing on: the share of transactions sent, from 0.0 to 1.0, when the caller of
+    /// the trace made no decision (a caller's decision is followed); default: off, no
+    /// transaction is sent. See [`trace`](crate::trace).
+    #[must_use]
+    pub fn traces_sample_rate(mut self, rate: f64) -> Self {
+        self.traces_sample_rate = Some(rate);
+        self
+    }
+
+    /// Decides per transaction, instead of [`traces_sample_rate`](Self::traces_sample_rate),
+    /// the rate (0.0 to 1.0) it is sampled at, from its name, operation and the caller's
+    /// decision. It runs on the thread that starts the transaction, under no SDK lock; a
+    /// panicking sampler samples nothing.
+    ///
+    /// ```
+    /// use watchpost::ClientOptions;
+    /// let options = ClientOptions::new().traces_sampler(|ctx| match ctx.parent_sampled() {
+    ///     Some(decided) => f64::from(u8::from(decided)),
+    ///     None if ctx.name().starts_with("GET /health") => 0.0,
+    ///     None => 0.2,
+    /// });
+    /// # drop(options);
+    /// ```
+    #[must_use]
+    pub fn traces_sampler(
+        mut self,
+        sampler: impl Fn(&SamplingContext<'_>) -> f64 + Send + Sync + 'static,
+    ) -> Self {
+        self.traces_sampler = Some(Arc::new(sampler));
         self
     }
 
@@ -606,6 +645,14 @@ impl ClientOptions {
                     self.context_lines
                 ),
             ));
+        }
+        if let Some(rate) = self.traces_sample_rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(Error::option(
+                    "traces_sample_rate",
+                    format!("{rate} is not between 0.0 and 1.0"),
+                ));
+            }
         }
         if self.queue_max_bytes < MIN_QUEUE_MAX_BYTES {
             return Err(Error::option("queue_max_bytes", "must be at least 64 KiB"));

@@ -2,7 +2,7 @@
 
 use crate::event::{Breadcrumb, Contexts, Event, Level, Request, User};
 use crate::normalize::{bound_map, bound_value, bound_values};
-use crate::trace::{Propagation, TraceId};
+use crate::trace::{Propagation, RunningTransaction, TraceId};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Breadcrumbs a scope keeps when no client says otherwise (`max_breadcrumbs`).
@@ -25,6 +25,9 @@ pub struct Scope {
     pub(crate) contexts: Contexts,
     /// The trace events of this scope belong to.
     pub(crate) propagation: Propagation,
+    /// The transaction running in this scope's context, if any. Weak: the transaction holds
+    /// its context, and whoever started it owns it.
+    pub(crate) running: Option<RunningTransaction>,
 }
 
 impl Scope {

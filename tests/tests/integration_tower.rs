@@ -552,3 +552,64 @@ fn the_ureq_middleware_sends_the_current_trace() {
     );
     assert!(request.header("traceparent").unwrap().contains(&trace_id));
 }
+
+#[test]
+fn each_request_is_a_transaction_named_by_its_route() {
+    let server = MockServer::start();
+    let options = ClientOptions::new()
+        .dsn(server.dsn())
+        .send_result(SendResult::Sync)
+        .traces_sample_rate(1.0);
+    let ctx = with_client(options, Context::current);
+    let app = Router::new()
+        .route(
+            "/users/{id}",
+            get(
+                |axum::extract::Path(id): axum::extract::Path<u32>| async move {
+                    if id == 0 {
+                        return (http::StatusCode::NOT_FOUND, "no such user");
+                    }
+                    let span = watchpost::trace::current_transaction()
+                        .map(|tx| tx.start_child("db.query", "SELECT * FROM users WHERE id = $1"));
+                    watchpost::capture_message("user looked up", watchpost::Level::Warning);
+                    if let Some(span) = span {
+                        span.finish();
+                    }
+                    (http::StatusCode::OK, "found")
+                },
+            ),
+        )
+        .layer(SentryLayer::new().base_context(ctx));
+    let addr = serve(app);
+    assert_eq!(get_with(&format!("http://{addr}/users/7"), &[]).0, 200);
+    assert_eq!(get_with(&format!("http://{addr}/users/0"), &[]).0, 404);
+
+    let requests = server.requests();
+    let items: Vec<(String, Value)> = requests
+        .iter()
+        .filter_map(|r| {
+            let item = r.envelope.as_ref()?.items().first()?.clone();
+            Some((item.ty().to_owned(), item.payload_json().ok()?))
+        })
+        .collect();
+    let kinds: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(kinds, ["event", "transaction", "transaction"]);
+    let (error, found, missing) = (&items[0].1, &items[1].1, &items[2].1);
+    assert_eq!(found["transaction"], "GET /users/{id}");
+    assert_eq!(found["transaction_info"]["source"], "route");
+    let trace = &found["contexts"]["trace"];
+    assert_eq!(
+        (trace["op"].as_str(), trace["status"].as_str()),
+        (Some("http.server"), Some("ok"))
+    );
+    assert_eq!(trace["data"]["http.request.method"], "GET");
+    assert_eq!(trace["data"]["http.response.status_code"], 200);
+    assert_eq!(found["spans"][0]["op"], "db.query");
+    assert_eq!(found["request"]["url"], format!("http://{addr}/users/7"));
+    assert_eq!(missing["contexts"]["trace"]["status"], "not_found");
+    // The error of the request names the request and its transaction's span.
+    assert_eq!(error["transaction"], "GET /users/{id}");
+    assert_eq!(error["contexts"]["trace"]["span_id"], trace["span_id"]);
+    assert_eq!(error["contexts"]["trace"]["trace_id"], trace["trace_id"]);
+    tests::peers::assert_relay_clean(found);
+}

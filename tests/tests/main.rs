@@ -27,5 +27,6 @@ mod readme_install;
 mod source_attribution;
 mod source_rebuild;
 mod testing_kit;
+mod tracing_transactions;
 mod transport_faults;
 mod transport_storm;

@@ -37,10 +37,18 @@
 mod headers;
 mod ids;
 mod propagation;
+mod sampling;
+mod transaction;
 mod ureq;
 
 pub use ids::{InvalidId, SpanId, TraceId};
 pub(crate) use propagation::{own_dsc, Dsc, DscSource, Propagation};
+pub use sampling::SamplingContext;
+pub(crate) use transaction::RunningTransaction;
+pub use transaction::{
+    current_transaction, start_transaction, Span, SpanStatus, Transaction, TransactionContext,
+    TransactionSource,
+};
 pub use ureq::UreqTracePropagation;
 
 use crate::Context;

@@ -120,7 +120,7 @@ pub(crate) fn own_dsc(source: DscSource<'_>) -> Dsc {
 }
 
 /// A number in [0, 1) taken from the trace id (its last 53 bits).
-fn sample_rand(trace_id: TraceId) -> f64 {
+pub(crate) fn sample_rand(trace_id: TraceId) -> f64 {
     let hex = trace_id.to_string();
     let low = u64::from_str_radix(&hex[16..], 16).unwrap_or(0) & ((1 << 53) - 1);
     // Truncated, not rounded, to six decimals: never 1.0.

@@ -6,6 +6,7 @@ use super::report::{
     report_caught_panic, report_handler_panic, report_server_error, PanicResponse,
 };
 use crate::context::Context;
+use crate::trace::{SpanStatus, Transaction};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -21,6 +22,7 @@ pin_project_lite::pin_project! {
         settings: Arc<Settings>,
         panic_response: Arc<P>,
         request_line: Option<String>,
+        transaction: Option<Transaction>,
     }
 }
 
@@ -48,6 +50,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
         settings: Arc<Settings>,
         panic_response: Arc<P>,
         request_line: Option<String>,
+        transaction: Option<Transaction>,
     ) -> Self {
         ResponseFuture {
             state: State::Running { future },
@@ -55,6 +58,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
             settings,
             panic_response,
             request_line,
+            transaction,
         }
     }
 
@@ -64,6 +68,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
         context: Context,
         settings: Arc<Settings>,
         panic_response: Arc<P>,
+        transaction: Option<Transaction>,
     ) -> Self {
         ResponseFuture {
             state: State::Ready {
@@ -73,6 +78,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
             settings,
             panic_response,
             request_line: None,
+            transaction,
         }
     }
 }
@@ -92,7 +98,10 @@ where
                 let response = response.take();
                 this.state.set(State::Done);
                 return match response {
-                    Some(response) => Poll::Ready(Ok(response)),
+                    Some(response) => {
+                        finish(this.transaction.take(), Some(response.status().as_u16()));
+                        Poll::Ready(Ok(response))
+                    }
                     None => Poll::Pending,
                 };
             }
@@ -119,6 +128,8 @@ where
                     }
                 });
                 this.state.set(State::Done);
+                let status = output.as_ref().ok().map(|r| r.status().as_u16());
+                finish(this.transaction.take(), status);
                 Poll::Ready(output)
             }
             Err(payload) => {
@@ -133,8 +144,23 @@ where
                     let panic = report_handler_panic(payload_message(&*payload), escaped);
                     this.panic_response.panic_response(&panic)
                 });
+                finish(this.transaction.take(), Some(response.status().as_u16()));
                 Poll::Ready(Ok(response))
             }
         }
     }
+}
+
+/// Finishes the request's transaction with the response status (`None`: the service failed
+/// without a response).
+fn finish(transaction: Option<Transaction>, status: Option<u16>) {
+    let Some(tx) = transaction else { return };
+    match status {
+        Some(code) => {
+            tx.set_status(SpanStatus::from_http(code));
+            tx.set_data("http.response.status_code", code);
+        }
+        None => tx.set_status(SpanStatus::InternalError),
+    }
+    tx.finish();
 }

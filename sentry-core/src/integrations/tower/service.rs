@@ -7,6 +7,7 @@ use super::layer::Settings;
 use super::report::{report_caught_panic, report_handler_panic, PanicResponse};
 use super::scrub::LayerBodyScrubber;
 use crate::context::Context;
+use crate::trace::{start_transaction, Transaction, TransactionContext, TransactionSource};
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -57,14 +58,15 @@ where
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
         let context = self.settings.request_context();
         let send_default_pii = context.client().map(|c| c.options().send_default_pii);
-        if send_default_pii.is_some() {
+        let transaction = send_default_pii.and_then(|_| {
             // The request's own trace: the one its headers continue, or a new one.
             context.continue_trace(
                 req.headers()
                     .iter()
                     .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
             );
-        }
+            start_request_transaction(&req, &context)
+        });
         let request_line = self
             .settings
             .capture_server_errors
@@ -85,6 +87,7 @@ where
                     self.settings.clone(),
                     self.panic_response.clone(),
                     request_line,
+                    transaction,
                 )
             }
             Err(payload) => {
@@ -101,6 +104,7 @@ where
                     context,
                     self.settings.clone(),
                     self.panic_response.clone(),
+                    transaction,
                 )
             }
         }
@@ -160,4 +164,36 @@ impl<S, P, W> SentryService<S, P, W> {
             self.wrap_body.wrap(RecordingBody::new(body, recorder)),
         )
     }
+}
+
+/// The request's name (`GET /users/{id}`: the route when the router says which matched, else
+/// the path) on every event of the request, and its transaction when tracing is on.
+fn start_request_transaction<B>(req: &http::Request<B>, context: &Context) -> Option<Transaction> {
+    let (target, source) = match matched_route(req) {
+        Some(route) => (route, TransactionSource::Route),
+        None => (req.uri().path().to_owned(), TransactionSource::Url),
+    };
+    let name = format!("{} {target}", req.method());
+    context.update_scope(|s| s.transaction = Some(name.clone()));
+    let tracing = context.client().is_some_and(|c| {
+        let o = c.options();
+        o.traces_sample_rate.is_some() || o.traces_sampler.is_some()
+    });
+    if !tracing {
+        return None;
+    }
+    let tx = context
+        .run(|| start_transaction(TransactionContext::new(name, "http.server").source(source)));
+    tx.set_data("http.request.method", req.method().as_str());
+    Some(tx)
+}
+
+/// The route template the router matched, when it says (axum's `MatchedPath`, feature `axum`).
+fn matched_route<B>(req: &http::Request<B>) -> Option<String> {
+    #[cfg(feature = "axum")]
+    if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return Some(path.as_str().to_owned());
+    }
+    let _ = req;
+    None
 }
