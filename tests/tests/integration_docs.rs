@@ -5,7 +5,7 @@
 const SOURCES: &[&str] = &[
     include_str!("../../sentry-core/src/integrations/tower/mod.rs"),
     include_str!("../../sentry-core/src/integrations/log.rs"),
-    include_str!("../../sentry-core/src/integrations/tracing.rs"),
+    include_str!("../../sentry-core/src/integrations/tracing/mod.rs"),
     include_str!("../../sentry-core/src/integrations/anyhow.rs"),
     include_str!("../../sentry-core/src/feedback.rs"),
 ];

@@ -140,3 +140,105 @@ fn levels_are_configurable() {
     assert_eq!(events[0].breadcrumbs.values.len(), 1);
     assert!(events[0].contexts.get("span.job").is_none());
 }
+
+/// The transaction items the capture kit recorded.
+fn transactions(capture: &EventCapture) -> Vec<serde_json::Value> {
+    capture
+        .envelopes()
+        .iter()
+        .flat_map(|e| e.items().to_vec())
+        .filter(|i| i.ty() == "transaction")
+        .filter_map(|i| i.payload_json().ok())
+        .collect()
+}
+
+/// What `#[tracing::instrument(fields(region = "eu"))]` makes of an `async fn` (written out, so
+/// the tests need no proc-macro crate): the future runs inside its span at every poll.
+fn load_prices(shop: u32) -> impl std::future::Future<Output = u32> {
+    use tracing::Instrument;
+    async move {
+        // Across an `.await` and a thread hop: the span is the same span.
+        tokio::task::yield_now().await;
+        let total = tokio::task::spawn_blocking(move || shop * 2)
+            .await
+            .unwrap_or(0);
+        tracing::info!(total, "prices loaded");
+        total
+    }
+    .instrument(tracing::info_span!("load_prices", shop, region = "eu"))
+}
+
+#[test]
+fn instrumented_functions_become_spans_of_the_running_transaction() {
+    let capture = EventCapture::with_options(ClientOptions::new().traces_sample_rate(1.0));
+    let counting = Counting::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    run_traced(&capture, &counting, || {
+        let tx = watchpost::trace::start_transaction(watchpost::trace::TransactionContext::new(
+            "price-job",
+            "task",
+        ));
+        let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+        let ctx = watchpost::Context::current();
+        let total = runtime.block_on(async move {
+            use tracing::instrument::WithSubscriber;
+            use watchpost::ContextFutureExt;
+            tokio::spawn(load_prices(21).bind_context(ctx).with_subscriber(dispatch))
+                .await
+                .unwrap()
+        });
+        assert_eq!(total, 42);
+        // Below the span level: not a span.
+        tracing::debug_span!("noise").in_scope(|| ());
+        tx.finish();
+    });
+    let sent = transactions(&capture);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let spans = sent[0]["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    let span = &spans[0];
+    assert_eq!(span["op"], "load_prices");
+    assert_eq!(
+        span["parent_span_id"],
+        sent[0]["contexts"]["trace"]["span_id"]
+    );
+    assert_eq!(span["data"]["shop"], 21);
+    assert_eq!(span["data"]["region"], "eu");
+    assert!(span["timestamp"].as_f64() >= span["start_timestamp"].as_f64());
+}
+
+#[test]
+fn a_root_span_is_a_transaction_of_its_own_when_tracing_is_on() {
+    let capture = EventCapture::with_options(ClientOptions::new().traces_sample_rate(1.0));
+    let counting = Counting::default();
+    run_traced(&capture, &counting, || {
+        let job = tracing::info_span!("nightly_import", rows = tracing::field::Empty);
+        job.in_scope(|| {
+            tracing::info_span!("parse").in_scope(|| ());
+        });
+        job.record("rows", 7);
+        drop(job);
+    });
+    let sent = transactions(&capture);
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0]["transaction"]
+        .as_str()
+        .unwrap()
+        .ends_with("nightly_import"));
+    assert_eq!(sent[0]["contexts"]["trace"]["data"]["rows"], 7);
+    assert_eq!(sent[0]["spans"][0]["op"], "parse");
+}
+
+#[test]
+fn without_tracing_spans_cost_nothing_and_send_nothing() {
+    let capture = EventCapture::new();
+    let counting = Counting::default();
+    run_traced(&capture, &counting, || {
+        tracing::info_span!("job").in_scope(|| tracing::info!("done"));
+    });
+    assert!(transactions(&capture).is_empty());
+}

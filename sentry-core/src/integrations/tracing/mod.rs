@@ -23,8 +23,16 @@
 //! `span.<name>` with the span's fields. Their source is [`EventSource::Tracing`]. Events at or
 //! above the breadcrumb level (default `INFO`) become breadcrumbs with their fields as data.
 //!
+//! Spans at or above the span level (default `INFO`) are Sentry spans: children of their
+//! nearest ancestor that is one, else of the transaction running in the current context (the
+//! tower layer's, say), else, when tracing is on (`traces_sample_rate`), transactions of their
+//! own. Their fields are the span's data, and they finish when the `tracing` span closes, so
+//! `#[instrument]` on an `async fn` times the whole call across `.await` points and threads.
+//!
 //! Events of the SDK itself (targets `watchpost...`), from its worker thread, or emitted while
 //! this layer reports are ignored, so reporting can never loop.
+
+mod spans;
 
 use super::{is_sdk_target, on_sdk_thread};
 use crate::capture::capture_with_source;
@@ -51,6 +59,7 @@ thread_local! {
 pub struct SentryTracingLayer {
     event_level: LevelFilter,
     breadcrumb_level: LevelFilter,
+    span_level: LevelFilter,
     span_fields: bool,
 }
 
@@ -66,8 +75,16 @@ impl SentryTracingLayer {
         SentryTracingLayer {
             event_level: LevelFilter::ERROR,
             breadcrumb_level: LevelFilter::INFO,
+            span_level: LevelFilter::INFO,
             span_fields: true,
         }
+    }
+
+    /// Spans at or above this level become Sentry spans (default `INFO`; `OFF` for none).
+    #[must_use]
+    pub fn span_level(mut self, level: LevelFilter) -> Self {
+        self.span_level = level;
+        self
     }
 
     /// Events at or above this level are reported (default `ERROR`; `OFF` for none).
@@ -141,26 +158,51 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        if !self.span_fields {
+        let meta = attrs.metadata();
+        let as_span =
+            *meta.level() <= self.span_level && !is_sdk_target(meta.target()) && !on_sdk_thread();
+        if !(self.span_fields || as_span) {
             return;
         }
-        let Some(span) = ctx.span(id) else { return };
         let mut fields = SpanFields::default();
         attrs.record(&mut JsonVisitor {
             fields: &mut fields.0,
             message: None,
         });
-        span.extensions_mut().insert(fields);
+        let sentry_span = as_span
+            .then(|| spans::start(attrs, id, &ctx, &fields.0))
+            .flatten();
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(sentry_span) = sentry_span {
+            extensions.insert(sentry_span);
+        }
+        if self.span_fields {
+            extensions.insert(fields);
+        }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
+        let mut recorded = Map::new();
+        values.record(&mut JsonVisitor {
+            fields: &mut recorded,
+            message: None,
+        });
+        if let Some(sentry_span) = extensions.get_mut::<spans::SentrySpan>() {
+            sentry_span.set_data(&recorded);
+        }
         if let Some(fields) = extensions.get_mut::<SpanFields>() {
-            values.record(&mut JsonVisitor {
-                fields: &mut fields.0,
-                message: None,
-            });
+            fields.0.extend(recorded);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let sentry_span = span.extensions_mut().remove::<spans::SentrySpan>();
+        if let Some(sentry_span) = sentry_span {
+            sentry_span.finish();
         }
     }
 
