@@ -3,11 +3,19 @@
 //! Every thread has its own current [`Context`]; a new thread starts with an empty one, as a new
 //! Elixir process does. Carry a context into a spawned thread with [`Context::run`], and across
 //! `.await` points of a future that moves between threads with [`ContextFutureExt::bind_context`].
+//!
+//! A tokio task spawned without a context of its own (a plain `tokio::spawn(fut)`) runs in the
+//! context of whichever runtime thread polls it, which the next task on that thread would
+//! inherit. With the `tokio` feature (on with `tower`), the setters (`set_user_context`,
+//! `set_tags_context`, `set_extra_context`, `add_breadcrumb`, `configure_scope`,
+//! `clear_context`) called in such a task change a throw-away context instead, and a warning is
+//! logged once: the task's events carry nothing it set, and no other task's events carry it.
+//! Give such tasks a context with `.bind_context(Context::new())` or `.in_forked_context()`.
 
 use crate::client::Client;
 use crate::scope::Scope;
 use crate::trace::{Dsc, TraceId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -73,6 +81,9 @@ pub struct Context {
 
 thread_local! {
     static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+    /// How many [`Context::run`] calls this thread is inside: 0 means the current context is
+    /// the thread's own.
+    static BOUND: Cell<usize> = const { Cell::new(0) };
 }
 
 impl Default for Context {
@@ -167,12 +178,14 @@ impl Context {
             fn drop(&mut self) {
                 let prev = self.0.take();
                 let _ = CURRENT.try_with(|cell| *cell.borrow_mut() = prev);
+                let _ = BOUND.try_with(|b| b.set(b.get().saturating_sub(1)));
             }
         }
         let prev = CURRENT
             .try_with(|cell| cell.borrow_mut().replace(self.clone()))
             .ok()
             .flatten();
+        let _ = BOUND.try_with(|b| b.set(b.get() + 1));
         let _restore = Restore(prev);
         f()
     }
@@ -280,8 +293,38 @@ pub fn with_scope<R>(configure: impl FnOnce(&mut Scope), body: impl FnOnce() -> 
 }
 
 /// Changes the current context's scope.
+///
+/// In a tokio task spawned without a bound context (feature `tokio`, on with `tower`), the
+/// change goes to a throw-away context, as the other setters' do: see [`Context`].
 pub fn configure_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
-    Context::current().configure_scope(f)
+    write_target(true).configure_scope(f)
+}
+
+/// Where the free setters write: the current context, except in a tokio task that runs
+/// without a bound context (a plain `tokio::spawn`): there the current context is the runtime
+/// worker thread's, shared by every task that thread runs next, so the write goes to a
+/// throw-away context instead (with a warning, once per process, when `warn`).
+fn write_target(warn: bool) -> Context {
+    if unbound_task() {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if warn && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            log::warn!(target: "watchpost", "Sentry context set in a tokio task that has no context of its own; it was ignored so that other tasks on this thread do not inherit it. Spawn with `.bind_context(Context::new())` or `.in_forked_context()`.");
+        }
+        return Context::new();
+    }
+    Context::current()
+}
+
+/// True in a tokio task with no bound context (feature `tokio`).
+fn unbound_task() -> bool {
+    #[cfg(feature = "tokio")]
+    {
+        BOUND.try_with(|b| b.get() == 0).unwrap_or(false) && tokio::task::try_id().is_some()
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        false
+    }
 }
 
 /// Adds extra data to the current context (Elixir `Sentry.Context.set_extra_context`).
@@ -296,7 +339,7 @@ where
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
-    Context::current().update_scope(|s| {
+    write_target(true).update_scope(|s| {
         for (k, v) in extra {
             s.set_extra(k, v);
         }
@@ -305,7 +348,7 @@ where
 
 /// Sets the user of the current context (Elixir `Sentry.Context.set_user_context`).
 pub fn set_user_context(user: crate::event::User) {
-    Context::current().update_scope(|s| s.set_user(Some(user)));
+    write_target(true).update_scope(|s| s.set_user(Some(user)));
 }
 
 /// Adds tags to the current context (Elixir `Sentry.Context.set_tags_context`).
@@ -320,7 +363,7 @@ where
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
-    Context::current().update_scope(|s| {
+    write_target(true).update_scope(|s| {
         for (k, v) in tags {
             s.set_tag(k, v);
         }
@@ -330,7 +373,8 @@ where
 /// Records a breadcrumb in the current context (Elixir `Sentry.Context.add_breadcrumb`);
 /// the oldest is dropped beyond `max_breadcrumbs`.
 pub fn add_breadcrumb(crumb: crate::event::Breadcrumb) {
-    let ctx = Context::current();
+    // The `log` and `tracing` integrations call this too: no warning for them.
+    let ctx = write_target(false);
     let max = ctx
         .client()
         .map_or(crate::scope::DEFAULT_MAX_BREADCRUMBS, |c| {
@@ -341,7 +385,7 @@ pub fn add_breadcrumb(crumb: crate::event::Breadcrumb) {
 
 /// Empties the current context's scope.
 pub fn clear_context() {
-    Context::current().update_scope(Scope::clear);
+    write_target(false).update_scope(Scope::clear);
 }
 
 /// The id and source of the last event sent from the current context

@@ -48,6 +48,7 @@
 //! | `panic` (default) | reports panics as unhandled events, with the panicking line's source |
 //! | `tower` | a tower `Layer` for web services (axum): per-request context and request data |
 //! | `axum` | the tower layer names requests by axum 0.8's matched route |
+//! | `tokio` | context set in a tokio task without a context of its own is dropped, not left on the runtime thread (on with `tower`) |
 //! | `log` | a `log::Log` backend: breadcrumbs and error events |
 //! | `tracing` | a `tracing_subscriber::Layer`: breadcrumbs and error events |
 //! | `anyhow` | `capture_anyhow` for `anyhow::Error` |

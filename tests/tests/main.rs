@@ -7,6 +7,7 @@
 
 mod source_fixture;
 
+mod context_tasks;
 mod e2e_axum;
 mod e2e_bugsink;
 mod e2e_panic;
