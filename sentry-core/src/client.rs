@@ -23,7 +23,7 @@ use crate::event::Event;
 use crate::hooks::guarded;
 use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::source_rules::SourceRules;
-use crate::stacktrace::{RawStacktrace, ResolveConfig};
+use crate::stacktrace::{annotate_symbolized, RawStacktrace, ResolveConfig};
 use crate::trace::{own_dsc, Dsc, DscSource, TraceId};
 use crate::transport::{DropReason, Job, Stats, Transport, TransportStats, Worker, WorkerConfig};
 use crate::CaptureOutcome;
@@ -526,16 +526,23 @@ impl Core {
             mut event, stack, ..
         } = pending;
         self.apply_bulky_defaults(&mut event);
+        let o = &self.options;
+        let cfg = ResolveConfig {
+            in_app_allow: &o.in_app_module_allow_list,
+            sources: o
+                .source_table
+                .as_ref()
+                .filter(|_| o.enable_source_code_context),
+            context_lines: o.context_lines,
+        };
+        // Stack traces that came symbolized (anyhow's backtrace, an application's own event).
+        for exception in &mut event.exception.values {
+            if let Some(trace) = &mut exception.stacktrace {
+                annotate_symbolized(trace, &cfg);
+                self.source_rules.apply(trace);
+            }
+        }
         if let Some(raw) = stack {
-            let o = &self.options;
-            let cfg = ResolveConfig {
-                in_app_allow: &o.in_app_module_allow_list,
-                sources: o
-                    .source_table
-                    .as_ref()
-                    .filter(|_| o.enable_source_code_context),
-                context_lines: o.context_lines,
-            };
             let mut trace = raw.resolve(&cfg);
             self.source_rules.apply(&mut trace);
             if !trace.frames.is_empty() {

@@ -63,3 +63,49 @@ fn per_event_options_apply() {
     assert_eq!(events[0].tags["tenant"], "acme");
     assert_eq!(events[0].title(), "Error: quota exceeded");
 }
+
+static SOURCES: watchpost::SourceTable = watchpost::embed_sources!();
+
+#[test]
+fn frames_of_anyhows_own_backtrace_get_source_lines_package_and_in_app() {
+    // anyhow takes its own backtrace when this is set (read once, at the first error).
+    std::env::set_var("RUST_LIB_BACKTRACE", "1");
+    let options = watchpost::ClientOptions::new().source_table(SOURCES);
+    let (_, events) = watchpost::testing::with_captured_events_options(options, || {
+        let err = read_config().unwrap_err();
+        assert_eq!(
+            err.backtrace().status(),
+            std::backtrace::BacktraceStatus::Captured
+        );
+        watchpost::capture_anyhow(&err);
+    });
+    let frames = &events[0]
+        .exception
+        .values
+        .last()
+        .unwrap()
+        .stacktrace
+        .as_ref()
+        .unwrap()
+        .frames;
+    let ours = frames
+        .iter()
+        .find(|f| {
+            f.function
+                .as_deref()
+                .is_some_and(|n| n.ends_with("read_config"))
+        })
+        .unwrap_or_else(|| panic!("{frames:#?}"));
+    // The standard library prints `./tests/integration_anyhow.rs`: made absolute, then found.
+    assert!(
+        ours.abs_path.as_deref().is_some_and(|p| p.starts_with('/')),
+        "{ours:#?}"
+    );
+    assert_eq!(ours.in_app, Some(true));
+    assert!(
+        ours.context_line
+            .as_deref()
+            .is_some_and(|l| l.contains(".context(\"reading")),
+        "{ours:#?}"
+    );
+}

@@ -189,6 +189,32 @@ pub(crate) fn resolve_cache_len() -> usize {
 /// frame. Fixed at build time, so the first answer stays right for the whole process.
 static WORKSPACE_ROOT: OnceLock<String> = OnceLock::new();
 
+/// Finishes frames that came already symbolized (an `anyhow::Error`'s own backtrace, or an
+/// event built by the application): a path the standard library printed relative to the working
+/// directory (`./svc/src/main.rs`) is made absolute, then the frames get their package,
+/// module, `in_app` and source context as resolved frames do.
+pub(crate) fn annotate_symbolized(trace: &mut Stacktrace, cfg: &ResolveConfig<'_>) {
+    let cwd = std::env::current_dir().ok();
+    for frame in &mut trace.frames {
+        if frame.context_line.is_some() {
+            continue;
+        }
+        if let (Some(path), Some(cwd)) = (frame.abs_path.as_deref(), cwd.as_deref()) {
+            if let Some(absolute) = paths::absolute_from_cwd(path, cwd) {
+                frame.abs_path = Some(absolute);
+                frame.filename = None;
+            }
+        }
+    }
+    let root = WORKSPACE_ROOT.get().map(String::as_str);
+    if let Some(sources) = cfg.sources {
+        for frame in &mut trace.frames {
+            sources.attribute(frame);
+        }
+    }
+    annotate(&mut trace.frames, cfg, root);
+}
+
 /// Fills `filename`, `in_app` and source context.
 fn annotate(frames: &mut [Frame], cfg: &ResolveConfig<'_>, workspace_root: Option<&str>) {
     for frame in frames {

@@ -167,6 +167,17 @@ fn after_marker<'p>(path: &'p str, marker: &str, skip: usize) -> Option<&'p str>
     Some(rest).filter(|r| !r.is_empty())
 }
 
+/// `path` made absolute against `cwd` when it is relative (the standard library's backtrace
+/// prints paths under the working directory as `./src/main.rs`); `None` when it is absolute.
+pub(crate) fn absolute_from_cwd(path: &str, cwd: &std::path::Path) -> Option<String> {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() || path.starts_with('<') || path.is_empty() {
+        return None;
+    }
+    let relative = path.strip_prefix("./").unwrap_or(path);
+    Some(cwd.join(relative).to_string_lossy().replace('\\', "/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +300,23 @@ mod tests {
             "/opt/build/gen.rs"
         );
         assert!(is_absolute("/a") && is_absolute(r"C:\a") && !is_absolute("src/a.rs"));
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute_against_the_working_directory() {
+        let cwd = std::path::Path::new("/srv/app");
+        assert_eq!(
+            absolute_from_cwd("./svc/src/main.rs", cwd).as_deref(),
+            Some("/srv/app/svc/src/main.rs")
+        );
+        assert_eq!(
+            absolute_from_cwd("src/lib.rs", cwd).as_deref(),
+            Some("/srv/app/src/lib.rs")
+        );
+        assert_eq!(
+            absolute_from_cwd("/rustc/abc/library/std/src/rt.rs", cwd),
+            None
+        );
+        assert_eq!(absolute_from_cwd("<unknown>", cwd), None);
     }
 }
