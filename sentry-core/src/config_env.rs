@@ -16,6 +16,7 @@ const VARIABLES: &[(&str, &str)] = &[
     ),
     ("SENTRY_SERVER_NAME", "server_name"),
     ("SENTRY_SAMPLE_RATE", "sample_rate"),
+    ("SENTRY_TRACES_SAMPLE_RATE", "traces_sample_rate"),
     ("SENTRY_SEND_MAX_ATTEMPTS", "send_max_attempts"),
     ("SENTRY_SEND_RESULT", "send_result (`sync` or `none`)"),
     ("SENTRY_MAX_BREADCRUMBS", "max_breadcrumbs"),
@@ -57,7 +58,8 @@ impl ClientOptions {
 
     /// Options from `SENTRY_*` variables: `SENTRY_DSN`, `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`,
     /// `SENTRY_INCLUDED_ENVIRONMENTS` (comma-separated), `SENTRY_SERVER_NAME`,
-    /// `SENTRY_SAMPLE_RATE`, `SENTRY_SEND_MAX_ATTEMPTS`, `SENTRY_SEND_RESULT` (`sync`/`none`),
+    /// `SENTRY_SAMPLE_RATE`, `SENTRY_TRACES_SAMPLE_RATE`, `SENTRY_SEND_MAX_ATTEMPTS`,
+    /// `SENTRY_SEND_RESULT` (`sync`/`none`),
     /// `SENTRY_MAX_BREADCRUMBS`, `SENTRY_CONTEXT_LINES`, `SENTRY_TAGS` (`k=v,k=v`), `SENTRY_DEBUG`,
     /// `SENTRY_SPOTLIGHT`.
     /// Unknown `SENTRY_*` names are ignored; a bad value is an error naming the variable.
@@ -97,6 +99,7 @@ impl ClientOptions {
                 "SENTRY_INCLUDED_ENVIRONMENTS" => o.included_environments(list()),
                 "SENTRY_SERVER_NAME" => o.server_name(v),
                 "SENTRY_SAMPLE_RATE" => o.sample_rate(parse(k, v)?),
+                "SENTRY_TRACES_SAMPLE_RATE" => o.traces_sample_rate(parse(k, v)?),
                 "SENTRY_SEND_MAX_ATTEMPTS" => o.send_max_attempts(parse(k, v)?),
                 "SENTRY_MAX_BREADCRUMBS" => o.max_breadcrumbs(parse(k, v)?),
                 "SENTRY_CONTEXT_LINES" => o.context_lines(parse(k, v)?),

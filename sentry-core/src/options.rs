@@ -601,6 +601,7 @@ impl ClientOptions {
             included_environments,
             server_name,
             sample_rate,
+            traces_sample_rate,
             send_max_attempts,
             max_breadcrumbs,
             context_lines,

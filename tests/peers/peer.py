@@ -30,6 +30,13 @@ Run it with the venv's python (<repo>/.venv/bin/python, made by scripts/setup-pe
       Relay would still change, `path` dotted (pair lists such as headers by key), `before` and
       `after` the values, `rules` the `rem` entries Relay recorded there. Empty when nothing
       would change.
+  peer.py trace-service --dsn DSN [--next URL]
+      A small HTTP service instrumented with the real sentry-sdk (traces_sample_rate 1.0, no
+      default integrations), on a free 127.0.0.1 port: prints ONE JSON line {"port"} and serves
+      until stdin closes. `GET /call` continues the trace of the request's headers
+      (`sentry_sdk.continue_trace`) in a transaction `GET /call`; with --next, calls URL inside an
+      `http.client` span, sending `sentry-trace` and `baggage` from `sentry_sdk.get_traceparent()`
+      and `get_baggage()`; flushes and answers 200 with {"trace_id", "span_id"} of the transaction.
   peer.py parse-envelope
       Reads raw envelope bytes on stdin, parses them with the Python SDK's Envelope.deserialize and
       prints {"headers", "items": [{"headers", "raw_headers", "type", "payload_json", "payload_len",
@@ -493,6 +500,58 @@ def cmd_parse_envelope(_args):
     sys.stdout.write("\n")
 
 
+def cmd_trace_service(args):
+    import http.server
+    import threading
+    import urllib.request
+
+    import sentry_sdk
+
+    # gzip rather than brotli, which the loopback sink does not decode.
+    sentry_sdk.init(
+        dsn=args.dsn,
+        traces_sample_rate=1.0,
+        default_integrations=False,
+        _experiments={"transport_compression_algo": "gzip"},
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_):
+            pass
+
+        def do_GET(self):
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            transaction = sentry_sdk.continue_trace(headers, op="http.server", name="GET /call")
+            with sentry_sdk.start_transaction(transaction):
+                if args.next:
+                    with sentry_sdk.start_span(op="http.client", name="GET " + args.next):
+                        outgoing = {
+                            "sentry-trace": sentry_sdk.get_traceparent(),
+                            "baggage": sentry_sdk.get_baggage(),
+                        }
+                        req = urllib.request.Request(args.next, headers=outgoing)
+                        with urllib.request.urlopen(req, timeout=10) as resp:
+                            resp.read()
+            sentry_sdk.flush(timeout=10)
+            body = json.dumps({
+                "trace_id": transaction.trace_id,
+                "span_id": transaction.span_id,
+            }).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(json.dumps({"port": server.server_address[1]}), flush=True)
+    # The test closes stdin when it is done (or dies): then stop.
+    sys.stdin.read()
+    server.shutdown()
+    sentry_sdk.flush(timeout=5)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -515,6 +574,10 @@ def main():
                    help="the SDK sent personal data on purpose: do not scrub IP addresses")
     p.set_defaults(func=cmd_relay_pii_changes)
     sub.add_parser("parse-envelope").set_defaults(func=cmd_parse_envelope)
+    p = sub.add_parser("trace-service")
+    p.add_argument("--dsn", required=True)
+    p.add_argument("--next", help="the URL `GET /call` calls, with the trace headers")
+    p.set_defaults(func=cmd_trace_service)
     args = parser.parse_args()
     args.func(args)
 

@@ -597,3 +597,59 @@ pub fn assert_relay_would_scrub_nothing(event: &Value) {
         );
     }
 }
+
+/// A Python service instrumented with the real `sentry-sdk` (see `peer.py trace-service`),
+/// stopped when dropped.
+#[derive(Debug)]
+pub struct PythonTraceService {
+    child: Child,
+    port: u16,
+}
+
+impl PythonTraceService {
+    /// Starts the service reporting to `dsn`; its `GET /call` calls `next` when given.
+    pub fn start(dsn: &str, next: Option<&str>) -> PythonTraceService {
+        let mut cmd = Command::new(python());
+        cmd.arg(peer_script())
+            .args(["trace-service", "--dsn", dsn])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(next) = next {
+            cmd.args(["--next", next]);
+        }
+        let mut child = cmd.spawn().expect("starting peer.py trace-service");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the service's port");
+        let port = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| panic!("trace-service printed no port: {line:?}"));
+        PythonTraceService { child, port }
+    }
+
+    /// The URL of its `GET /call`.
+    pub fn call_url(&self) -> String {
+        format!("http://127.0.0.1:{}/call", self.port)
+    }
+}
+
+impl Drop for PythonTraceService {
+    fn drop(&mut self) {
+        // EOF on stdin stops it; kill it if it does not go within a few seconds.
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.wait();
+    }
+}

@@ -28,6 +28,7 @@ mod readme_install;
 mod source_attribution;
 mod source_rebuild;
 mod testing_kit;
+mod trace_peers;
 mod tracing_transactions;
 mod transport_faults;
 mod transport_storm;
