@@ -139,6 +139,11 @@ impl Client {
             Ok(Ready::Envelope(envelope)) => {
                 let _ = worker_core.transport.send(envelope);
             }
+            Ok(Ready::Transaction(tx)) => {
+                if let Some(envelope) = worker_core.transaction_envelope(*tx) {
+                    let _ = worker_core.transport.send(envelope);
+                }
+            }
             Err(_) => {}
         };
         Self::spawn_thread(core, "sentry-transport", config, run)
@@ -419,6 +424,7 @@ impl Core {
                 Err(dropped) => return dropped,
             },
             Ok(Ready::Envelope(envelope)) => Some(envelope),
+            Ok(Ready::Transaction(tx)) => self.transaction_envelope(*tx),
             Err(e) => {
                 return CaptureOutcome::Failed {
                     event_id,

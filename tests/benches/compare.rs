@@ -17,7 +17,7 @@
 //! `--fixture-dir DIR` (build the fixture there and keep it, to iterate without rebuilding its
 //! dependencies; its first-build figure is then not a cold build),
 //! `--only group,group` (metric groups: message, burst, burst_cache, error, panic, stalled, serialize,
-//! storm, throughput1, throughput8).
+//! storm, throughput1, throughput8, trace_sampled, trace_unsampled).
 //!
 //! The design notes and the latest figures are in the README's "Performance" section.
 
@@ -355,6 +355,8 @@ impl Args {
                 Group::Storm,
                 Group::Throughput(1),
                 Group::Throughput(8),
+                Group::Trace(true),
+                Group::Trace(false),
             ]
         })
     }

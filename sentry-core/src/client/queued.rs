@@ -16,7 +16,7 @@ use super::PendingEvent;
 use crate::envelope::Envelope;
 use crate::event::Event;
 use crate::stacktrace::RawStacktrace;
-use crate::trace::Dsc;
+use crate::trace::{Dsc, FinishedTransaction};
 use crate::transport::Job;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub(crate) enum QueuedEvent {
     Compact(CompactEvent),
     /// A finished envelope that is not an event (user feedback), sent as it is.
     Envelope(Box<(Uuid, Envelope)>),
+    /// A finished, sampled transaction, made an envelope by whoever sends it.
+    Transaction(Box<FinishedTransaction>),
 }
 
 /// A queued job made ready to finish: an event to resolve and send, or an envelope to send.
@@ -64,6 +66,8 @@ pub(crate) enum Ready {
     Event(PendingEvent),
     /// A finished envelope.
     Envelope(Envelope),
+    /// A finished transaction.
+    Transaction(Box<FinishedTransaction>),
 }
 
 /// An event as JSON without its id and timestamp, which are kept beside it with its raw stack
@@ -118,6 +122,7 @@ impl QueuedEvent {
             QueuedEvent::Whole(p) => p.event.event_id,
             QueuedEvent::Compact(c) => c.event_id,
             QueuedEvent::Envelope(e) => e.0,
+            QueuedEvent::Transaction(t) => t.event_id,
         }
     }
 
@@ -137,6 +142,7 @@ impl QueuedEvent {
                 }))
             }
             QueuedEvent::Envelope(e) => Ok(Ready::Envelope(e.1)),
+            QueuedEvent::Transaction(t) => Ok(Ready::Transaction(t)),
         }
     }
 }
@@ -146,6 +152,7 @@ impl Job for QueuedEvent {
     fn category(&self) -> &'static str {
         match self {
             QueuedEvent::Envelope(e) => e.1.items().first().map_or("default", |i| i.category()),
+            QueuedEvent::Transaction(_) => "transaction",
             _ => "error",
         }
     }
@@ -157,6 +164,7 @@ impl Job for QueuedEvent {
             QueuedEvent::Envelope(e) => {
                 QUEUED_EVENT_BYTES + e.1.items().iter().map(|i| i.payload().len()).sum::<usize>()
             }
+            QueuedEvent::Transaction(t) => QUEUED_EVENT_BYTES + t.bytes(),
         }
     }
 }

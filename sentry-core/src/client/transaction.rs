@@ -1,12 +1,13 @@
-//! Sending a finished transaction: the client's defaults and the context's scope around it, in
-//! an envelope with the trace's dynamic sampling context, queued like user feedback.
+//! Sending a finished transaction: queued as plain records (the capturing thread builds no
+//! JSON), then, on the worker, the client's defaults and the context's scope around it, in an
+//! envelope with the trace's dynamic sampling context.
 
-use super::Client;
-use crate::context::Context;
+use super::queued::QueuedEvent;
+use super::{Client, Core};
 use crate::envelope::{Envelope, EnvelopeItem};
 use crate::event::Event;
 use crate::normalize::limits::MAX_EVENT_BYTES;
-use crate::trace::Dsc;
+use crate::trace::FinishedTransaction;
 use crate::transport::DropReason;
 use serde_json::Value;
 
@@ -21,24 +22,39 @@ impl Client {
             .record_drop(DropReason::SampleRate, "transaction", 1);
     }
 
-    /// Sends a finished, sampled transaction event (`tx`, see `trace::transaction`), with the
-    /// scope of `context` and this client's defaults under it.
-    pub(crate) fn send_transaction(&self, tx: Value, dsc: Dsc, context: &Context) {
-        let Value::Object(tx) = tx else { return };
+    /// Sends a finished, sampled transaction: queued for the worker in background mode (a full
+    /// queue drops and counts it), sent on this thread in sync mode.
+    pub(crate) fn send_transaction(&self, tx: FinishedTransaction) {
+        match self.background_worker() {
+            Some(worker) => {
+                let _ = self.enqueue(worker, QueuedEvent::Transaction(Box::new(tx)));
+            }
+            None => {
+                if let Some(envelope) = self.core.transaction_envelope(tx) {
+                    // Failures are counted and logged by the transport.
+                    let _ = self.core.transport.send(envelope);
+                }
+            }
+        }
+    }
+}
+
+impl Core {
+    /// The envelope of a finished transaction; `None` (counted) when it cannot be sent.
+    pub(crate) fn transaction_envelope(&self, tx: FinishedTransaction) -> Option<Envelope> {
         let mut base = Event::new();
-        context.scope().apply_to(&mut base, 0);
-        self.core.apply_defaults(&mut base);
-        self.core.apply_bulky_defaults(&mut base);
+        tx.scope.apply_to(&mut base, 0);
+        self.apply_defaults(&mut base);
+        self.apply_bulky_defaults(&mut base);
         let Ok(Value::Object(mut event)) = serde_json::to_value(&base) else {
-            self.core
-                .stats
+            self.stats
                 .record_drop(DropReason::InternalSdkError, "transaction", 1);
-            return;
+            return None;
         };
         for key in NOT_FOR_TRANSACTIONS {
             event.remove(key);
         }
-        for (key, value) in tx {
+        for (key, value) in tx.to_json() {
             match (event.get_mut(&key), value) {
                 // Maps merge, the transaction's entries winning (its `contexts.trace`, tags).
                 (Some(Value::Object(base)), Value::Object(own)) => base.extend(own),
@@ -47,27 +63,21 @@ impl Client {
                 }
             }
         }
-        let event_id = event
-            .get("event_id")
-            .and_then(Value::as_str)
-            .and_then(|id| id.parse().ok())
-            .unwrap_or_else(uuid::Uuid::new_v4);
-        let mut envelope = Envelope::from_sdk(Some(event_id));
-        if let Ok(dsc) = serde_json::to_value(dsc) {
+        let mut envelope = Envelope::from_sdk(Some(tx.event_id));
+        if let Ok(dsc) = serde_json::to_value(&tx.dsc) {
             envelope.set_header("trace", dsc);
         }
-        let item = match EnvelopeItem::json("transaction", &event) {
-            Ok(item) if item.payload().len() <= MAX_EVENT_BYTES => item,
+        match EnvelopeItem::json("transaction", &event) {
+            Ok(item) if item.payload().len() <= MAX_EVENT_BYTES => {
+                envelope.add_item(item);
+                Some(envelope)
+            }
             // Too large for Sentry (or not serializable): counted, not sent.
             _ => {
-                self.core
-                    .stats
+                self.stats
                     .record_drop(DropReason::SendError, "transaction", 1);
-                return;
+                None
             }
-        };
-        envelope.add_item(item);
-        // A full queue counts the drop itself.
-        let _ = self.send_envelope(event_id, envelope);
+        }
     }
 }

@@ -34,6 +34,7 @@
 //! }
 //! ```
 
+mod finished;
 mod headers;
 mod ids;
 mod propagation;
@@ -41,6 +42,7 @@ mod sampling;
 mod transaction;
 mod ureq;
 
+pub(crate) use finished::FinishedTransaction;
 pub use ids::{InvalidId, SpanId, TraceId};
 pub(crate) use propagation::{own_dsc, Dsc, DscSource, Propagation};
 pub use sampling::SamplingContext;

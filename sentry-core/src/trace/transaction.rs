@@ -1,6 +1,7 @@
 //! Transactions and spans: timed operations of a trace, sent as one `transaction` event when
 //! the transaction finishes and was sampled.
 
+use super::finished::{FinishedTransaction, SpanRecord};
 use super::ids::{SpanId, TraceId};
 use super::propagation::Dsc;
 use super::sampling::{decide, Decision, SamplingContext};
@@ -42,7 +43,7 @@ pub enum TransactionSource {
 }
 
 impl TransactionSource {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TransactionSource::Custom => "custom",
             TransactionSource::Route => "route",
@@ -104,7 +105,7 @@ impl SpanStatus {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SpanStatus::Ok => "ok",
             SpanStatus::UnknownError => "unknown_error",
@@ -126,6 +127,10 @@ impl SpanStatus {
 /// What a span records until it finishes.
 #[derive(Debug, Default)]
 struct Record {
+    /// A child span's operation and description (empty when the trace is not sampled: nothing
+    /// is kept of it).
+    op: String,
+    description: String,
     status: Option<SpanStatus>,
     data: Map<String, Value>,
     tags: Map<String, Value>,
@@ -135,7 +140,7 @@ struct Record {
 /// What a transaction collects from its spans.
 #[derive(Debug, Default)]
 struct Collected {
-    spans: Vec<Value>,
+    spans: Vec<SpanRecord>,
     dropped_spans: usize,
     measurements: Map<String, Value>,
 }
@@ -185,8 +190,6 @@ pub struct Span {
     tx: Arc<Shared>,
     span_id: SpanId,
     parent_span_id: SpanId,
-    op: String,
-    description: String,
     start: f64,
     record: Mutex<Record>,
 }
@@ -376,54 +379,31 @@ impl Transaction {
             return;
         }
         let collected = std::mem::take(&mut *lock(&s.collected));
-        let event = self.to_event(record, collected);
         let dsc = s.dsc.as_deref().cloned().unwrap_or_else(|| {
             let mut dsc = client.own_dsc(s.trace_id, Some(true));
             dsc.insert("transaction".into(), s.name.clone());
             dsc.insert("sample_rate".into(), s.decision.sample_rate.to_string());
             dsc
         });
-        client.send_transaction(event, dsc, &s.context);
-    }
-
-    /// The transaction event (without the client's defaults, added when it is sent).
-    fn to_event(&self, record: Record, collected: Collected) -> Value {
-        let s = &*self.shared;
-        let mut trace = json!({
-            "type": "trace",
-            "trace_id": s.trace_id.to_string(),
-            "span_id": s.span_id.to_string(),
-            "op": s.op,
-            "status": record.status.unwrap_or(SpanStatus::Ok).as_str(),
+        client.send_transaction(FinishedTransaction {
+            event_id: uuid::Uuid::new_v4(),
+            name: s.name.clone(),
+            source: s.source,
+            op: s.op.clone(),
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            start: s.start,
+            end: now_epoch(),
+            status: record.status.unwrap_or(SpanStatus::Ok),
+            data: record.data,
+            tags: record.tags,
+            measurements: collected.measurements,
+            spans: collected.spans,
+            dropped_spans: collected.dropped_spans,
+            dsc,
+            scope: s.context.scope(),
         });
-        if let Some(parent) = s.parent_span_id {
-            trace["parent_span_id"] = parent.to_string().into();
-        }
-        let mut data = record.data;
-        if collected.dropped_spans > 0 {
-            data.insert("dropped_spans".into(), collected.dropped_spans.into());
-        }
-        if !data.is_empty() {
-            trace["data"] = Value::Object(data);
-        }
-        let mut event = json!({
-            "type": "transaction",
-            "event_id": uuid::Uuid::new_v4().simple().to_string(),
-            "platform": "native",
-            "transaction": s.name,
-            "transaction_info": { "source": s.source.as_str() },
-            "start_timestamp": s.start,
-            "timestamp": now_epoch(),
-            "contexts": { "trace": trace },
-            "spans": collected.spans,
-        });
-        if !record.tags.is_empty() {
-            event["tags"] = Value::Object(record.tags);
-        }
-        if !collected.measurements.is_empty() {
-            event["measurements"] = Value::Object(collected.measurements);
-        }
-        event
     }
 }
 
@@ -445,14 +425,21 @@ impl Span {
         op: impl Into<String>,
         description: impl Into<String>,
     ) -> Span {
+        let mut record = Record::default();
+        // An unsampled span keeps nothing: no allocation, no clock reading.
+        let start = if tx.decision.sampled {
+            record.op = capped(op.into(), MAX_NAME_CHARS);
+            record.description = capped(description.into(), MAX_DESCRIPTION_CHARS);
+            now_epoch()
+        } else {
+            0.0
+        };
         Span {
             tx: tx.clone(),
             span_id: SpanId::random(),
             parent_span_id: parent,
-            op: capped(op.into(), MAX_NAME_CHARS),
-            description: capped(description.into(), MAX_DESCRIPTION_CHARS),
-            start: now_epoch(),
-            record: Mutex::default(),
+            start,
+            record: Mutex::new(record),
         }
     }
 
@@ -500,22 +487,17 @@ impl Span {
         if !self.tx.decision.sampled {
             return;
         }
-        let mut span = json!({
-            "trace_id": self.tx.trace_id.to_string(),
-            "span_id": self.span_id.to_string(),
-            "parent_span_id": self.parent_span_id.to_string(),
-            "op": self.op,
-            "description": self.description,
-            "start_timestamp": self.start,
-            "timestamp": now_epoch(),
-            "status": record.status.unwrap_or(SpanStatus::Ok).as_str(),
-        });
-        if !record.data.is_empty() {
-            span["data"] = Value::Object(record.data);
-        }
-        if !record.tags.is_empty() {
-            span["tags"] = Value::Object(record.tags);
-        }
+        let span = SpanRecord {
+            span_id: self.span_id,
+            parent_span_id: self.parent_span_id,
+            op: record.op,
+            description: record.description,
+            start: self.start,
+            end: now_epoch(),
+            status: record.status.unwrap_or(SpanStatus::Ok),
+            data: record.data,
+            tags: record.tags,
+        };
         let mut collected = lock(&self.tx.collected);
         if collected.spans.len() < MAX_SPANS {
             collected.spans.push(span);
@@ -528,7 +510,6 @@ impl Span {
 impl std::fmt::Debug for Span {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Span")
-            .field("op", &self.op)
             .field("span_id", &self.span_id)
             .finish_non_exhaustive()
     }

@@ -36,6 +36,8 @@ pub(crate) enum Group {
     Serialize,
     Storm,
     Throughput(usize),
+    /// A request-sized trace, sampled (`true`) or not.
+    Trace(bool),
 }
 
 impl Group {
@@ -50,6 +52,8 @@ impl Group {
             Group::Serialize => "serialize".into(),
             Group::Storm => "storm".into(),
             Group::Throughput(t) => format!("throughput{t}"),
+            Group::Trace(true) => "trace_sampled".into(),
+            Group::Trace(false) => "trace_unsampled".into(),
         }
     }
 
@@ -63,6 +67,8 @@ impl Group {
             "stalled" => Group::Stalled,
             "serialize" => Group::Serialize,
             "storm" => Group::Storm,
+            "trace_sampled" => Group::Trace(true),
+            "trace_unsampled" => Group::Trace(false),
             _ => Group::Throughput(s.strip_prefix("throughput")?.parse().ok()?),
         })
     }
@@ -96,7 +102,20 @@ pub(crate) fn run(group: Group, sdk: Sdk, dsn: &str) {
         }
         Group::Storm => storm(sdk, dsn),
         Group::Throughput(threads) => throughput(sdk, dsn, threads),
+        Group::Trace(sampled) => trace(sdk, dsn, sampled),
     }
+}
+
+/// Child spans of the request-sized trace.
+pub(crate) const TRACE_SPANS: usize = 10;
+
+/// The caller's cost of a request-sized trace: one transaction, `TRACE_SPANS` child spans.
+fn trace(sdk: Sdk, dsn: &str, sampled: bool) {
+    let session = Session::init_traced(sdk, dsn, if sampled { 1.0 } else { 0.0 });
+    paced_samples(100, 1000, Duration::from_millis(1), || {
+        session.trace(TRACE_SPANS)
+    });
+    session.flush(Duration::from_secs(10));
 }
 
 /// Times `n` paced calls of `f` after `warmup` untimed ones; prints p50 and p99.

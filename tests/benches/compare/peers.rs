@@ -95,6 +95,57 @@ impl Session {
         }
     }
 
+    /// Initializes `sdk` for `dsn` with performance monitoring at `traces_sample_rate`.
+    pub(crate) fn init_traced(sdk: Sdk, dsn: &str, traces_sample_rate: f64) -> Session {
+        let guard: Option<Box<dyn Any + Send + Sync>> = match sdk {
+            Sdk::Ours => {
+                let options = watchpost::ClientOptions::new()
+                    .dsn(dsn)
+                    .traces_sample_rate(traces_sample_rate);
+                let guard = watchpost::init(options).expect("our SDK accepts the bench options");
+                Some(Box::new(guard))
+            }
+            Sdk::Official => {
+                let options =
+                    sentry::ClientOptions::default().traces_sample_rate(traces_sample_rate as f32);
+                Some(Box::new(sentry::init((dsn, options))))
+            }
+            Sdk::Bare => None,
+        };
+        Session { sdk, guard }
+    }
+
+    /// A request-sized trace: one transaction with `spans` child spans, each with one data
+    /// value, finished.
+    pub(crate) fn trace(&self, spans: usize) {
+        match self.sdk {
+            Sdk::Ours => {
+                use watchpost::trace::{start_transaction, TransactionContext};
+                let tx =
+                    start_transaction(TransactionContext::new("GET /users/{id}", "http.server"));
+                for i in 0..spans {
+                    let span = tx.start_child("db.query", "SELECT * FROM users WHERE id = $1");
+                    span.set_data("rows", i);
+                    span.finish();
+                }
+                tx.finish();
+            }
+            Sdk::Official => {
+                let ctx = sentry::TransactionContext::new("GET /users/{id}", "http.server");
+                let tx = sentry::start_transaction(ctx);
+                for i in 0..spans {
+                    let span = tx.start_child("db.query", "SELECT * FROM users WHERE id = $1");
+                    span.set_data("rows", i.into());
+                    span.finish();
+                }
+                tx.finish();
+            }
+            Sdk::Bare => {
+                std::hint::black_box(spans);
+            }
+        }
+    }
+
     /// Waits until queued events are sent, at most `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         match self.sdk {

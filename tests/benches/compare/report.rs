@@ -131,6 +131,18 @@ const COMPARED: &[Compared] = &[
         target: Target::AtMost(1.0),
     },
     Compared {
+        metric: "trace_sampled",
+        key: "trace_sampled.p50_ns",
+        unit: Unit::Micros,
+        target: Target::AtMost(0.5),
+    },
+    Compared {
+        metric: "trace_unsampled",
+        key: "trace_unsampled.p50_ns",
+        unit: Unit::Micros,
+        target: Target::AtMost(0.5),
+    },
+    Compared {
         metric: "binary_size",
         key: "minimal.binary_kb",
         unit: Unit::Megabytes,
