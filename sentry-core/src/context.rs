@@ -395,12 +395,21 @@ pub fn last_event_id_and_source() -> Option<(Uuid, EventSource)> {
 }
 
 pin_project_lite::pin_project! {
-    /// A future that runs every poll inside a [`Context`]. Made by [`ContextFutureExt`].
+    /// A future that runs every poll inside a [`Context`], and is dropped inside it too (a
+    /// cancelled task's clean-up reports to its own context). Made by [`ContextFutureExt`].
     #[derive(Debug)]
     pub struct ContextFuture<F> {
         context: Context,
         #[pin]
-        future: F,
+        future: Option<F>,
+    }
+
+    impl<F> PinnedDrop for ContextFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let mut future = this.future;
+            this.context.run(|| future.set(None));
+        }
     }
 }
 
@@ -409,8 +418,11 @@ impl<F: Future> Future for ContextFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let future = this.future;
-        this.context.run(|| future.poll(cx))
+        match this.future.as_pin_mut() {
+            Some(future) => this.context.run(|| future.poll(cx)),
+            // Only while it is being dropped; never polled then.
+            None => Poll::Pending,
+        }
     }
 }
 
@@ -431,7 +443,7 @@ pub trait ContextFutureExt: Future + Sized {
     fn bind_context(self, context: Context) -> ContextFuture<Self> {
         ContextFuture {
             context,
-            future: self,
+            future: Some(self),
         }
     }
 
@@ -512,6 +524,31 @@ mod tests {
             Some((id, EventSource::Http))
         );
         assert_eq!(ctx.fork().last_event_id_and_source(), None);
+    }
+
+    #[test]
+    fn a_bound_future_is_dropped_inside_its_context() {
+        struct SeesTags(Arc<Mutex<Vec<(String, String)>>>);
+        impl Drop for SeesTags {
+            fn drop(&mut self) {
+                *self.0.lock().unwrap() = tags();
+            }
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let ctx = Context::new();
+        ctx.configure_scope(|s| s.set_tag("task", "cancelled"));
+        let guard = SeesTags(seen.clone());
+        let future = async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        }
+        .bind_context(ctx);
+        drop(future);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [("task".to_owned(), "cancelled".to_owned())]
+        );
+        assert!(tags().is_empty(), "the caller's context is untouched");
     }
 
     #[test]

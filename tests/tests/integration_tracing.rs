@@ -242,3 +242,27 @@ fn without_tracing_spans_cost_nothing_and_send_nothing() {
     });
     assert!(transactions(&capture).is_empty());
 }
+
+#[test]
+fn an_error_event_inside_a_span_belongs_to_that_span() {
+    let capture = EventCapture::with_options(ClientOptions::new().traces_sample_rate(1.0));
+    let counting = Counting::default();
+    run_traced(&capture, &counting, || {
+        let job = tracing::info_span!("import");
+        job.in_scope(|| {
+            tracing::info_span!("parse_row", row = 17).in_scope(|| {
+                tracing::error!("row 17 is malformed");
+            });
+        });
+    });
+    let events = capture.events();
+    assert_eq!(events.len(), 1);
+    let trace = events[0].contexts.get("trace").expect("contexts.trace");
+    let sent = transactions(&capture);
+    let span = sent[0]["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["op"] == "parse_row"))
+        .expect("the parse_row span");
+    assert_eq!(trace["span_id"], span["span_id"]);
+    assert_eq!(trace["trace_id"], sent[0]["contexts"]["trace"]["trace_id"]);
+}

@@ -206,3 +206,93 @@ fn spans_beyond_the_limit_are_dropped_and_counted() {
     assert_eq!(event["spans"].as_array().unwrap().len(), 1_000);
     assert_eq!(event["contexts"]["trace"]["data"]["dropped_spans"], 100);
 }
+
+/// The JSON shape of `value`: objects with their keys, arrays by their first element, and leaf
+/// types instead of values (ids, times and machine details vary; the shape must not).
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().take(1).map(shape).collect()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Null => "null".into(),
+    }
+}
+
+#[test]
+fn the_transaction_event_has_the_pinned_shape() {
+    let server = MockServer::start();
+    with_client(
+        options(&server).traces_sample_rate(1.0).release("shop@1.0"),
+        || {
+            watchpost::set_tags_context([("region", "eu")]);
+            let tx = start_transaction(TransactionContext::new("GET /users/{id}", "http.server"));
+            tx.set_data("http.request.method", "GET");
+            let span = tx.start_child("db.query", "SELECT 1");
+            span.set_data("rows", 1);
+            span.finish();
+            tx.finish();
+        },
+    );
+    let (headers, event) = &transactions(&server)[0];
+    let mut event = event.clone();
+    // Machine-dependent parts are checked elsewhere.
+    for machine in ["os", "runtime", "device"] {
+        event["contexts"].as_object_mut().unwrap().remove(machine);
+    }
+    event.as_object_mut().unwrap().remove("server_name");
+    event.as_object_mut().unwrap().remove("sdk");
+    let expected = serde_json::json!({
+        "type": "string",
+        "event_id": "string",
+        "platform": "string",
+        "timestamp": "number",
+        "start_timestamp": "number",
+        "transaction": "string",
+        "transaction_info": { "source": "string" },
+        "environment": "string",
+        "release": "string",
+        "tags": { "region": "string" },
+        "contexts": {
+            "trace": {
+                "type": "string",
+                "trace_id": "string",
+                "span_id": "string",
+                "op": "string",
+                "status": "string",
+                "data": { "http.request.method": "string" }
+            }
+        },
+        "spans": [{
+            "trace_id": "string",
+            "span_id": "string",
+            "parent_span_id": "string",
+            "op": "string",
+            "description": "string",
+            "start_timestamp": "number",
+            "timestamp": "number",
+            "status": "string",
+            "data": { "rows": "number" }
+        }]
+    });
+    assert_eq!(shape(&event), expected, "{event:#}");
+    let expected_header = serde_json::json!({
+        "event_id": "string",
+        "sdk": { "name": "string", "version": "string" },
+        "sent_at": "string",
+        "trace": {
+            "trace_id": "string",
+            "public_key": "string",
+            "release": "string",
+            "environment": "string",
+            "sampled": "string",
+            "sample_rate": "string",
+            "sample_rand": "string",
+            "transaction": "string"
+        }
+    });
+    assert_eq!(shape(headers), expected_header, "{headers:#}");
+}

@@ -448,6 +448,11 @@ impl Span {
         self.span_id
     }
 
+    /// Its trace.
+    pub fn trace_id(&self) -> TraceId {
+        self.tx.trace_id
+    }
+
     /// Sets its status.
     pub fn set_status(&self, status: SpanStatus) {
         lock(&self.record).status = Some(status);

@@ -133,6 +133,17 @@ impl SentryTracingLayer {
         metadata.extend(fields.fields);
         out.extra
             .insert("logger_metadata".to_owned(), Value::Object(metadata));
+        // An event inside a span that is a Sentry span belongs to it.
+        let trace = ctx.event_scope(event).and_then(|scope| {
+            scope.into_iter().find_map(|span| {
+                span.extensions()
+                    .get::<spans::SentrySpan>()
+                    .map(spans::SentrySpan::trace_context)
+            })
+        });
+        if let Some(trace) = trace {
+            out.contexts.insert("trace", "trace", trace);
+        }
         if self.span_fields {
             for span in ctx
                 .event_scope(event)

@@ -36,6 +36,18 @@ impl SentrySpan {
         }
     }
 
+    /// `contexts.trace` for an event that happened inside this span.
+    pub(super) fn trace_context(&self) -> Map<String, Value> {
+        let (trace_id, span_id) = match self {
+            SentrySpan::Child(span) => (span.trace_id(), span.span_id()),
+            SentrySpan::Root(tx) => (tx.trace_id(), tx.span_id()),
+        };
+        let mut fields = Map::new();
+        fields.insert("trace_id".into(), trace_id.to_string().into());
+        fields.insert("span_id".into(), span_id.to_string().into());
+        fields
+    }
+
     pub(super) fn finish(&self) {
         match self {
             SentrySpan::Child(span) => span.finish(),
