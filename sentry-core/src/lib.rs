@@ -62,6 +62,7 @@ mod capture;
 mod client;
 mod config_env;
 mod context;
+pub mod crons;
 mod dsn;
 mod envelope;
 mod error;

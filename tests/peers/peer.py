@@ -37,6 +37,10 @@ Run it with the venv's python (<repo>/.venv/bin/python, made by scripts/setup-pe
       (`sentry_sdk.continue_trace`) in a transaction `GET /call`; with --next, calls URL inside an
       `http.client` span, sending `sentry-trace` and `baggage` from `sentry_sdk.get_traceparent()`
       and `get_baggage()`; flushes and answers 200 with {"trace_id", "span_id"} of the transaction.
+  peer.py checkin-items
+      Prints {"items": [...]}: the `check_in` payloads the real sentry-sdk makes for an
+      `in_progress` check-in with a crontab monitor config and for the `ok` check-in closing it
+      (duration 1.5 s), captured through a transport that keeps envelopes: the shape oracle.
   peer.py parse-envelope
       Reads raw envelope bytes on stdin, parses them with the Python SDK's Envelope.deserialize and
       prints {"headers", "items": [{"headers", "raw_headers", "type", "payload_json", "payload_len",
@@ -552,6 +556,37 @@ def cmd_trace_service(args):
     sentry_sdk.flush(timeout=5)
 
 
+def cmd_checkin_items(_args):
+    import sentry_sdk
+    from sentry_sdk.crons import capture_checkin
+    from sentry_sdk.transport import Transport
+
+    kept = []
+
+    class Keep(Transport):
+        def capture_envelope(self, envelope):
+            kept.append(envelope)
+
+    sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Keep, release="app@1.0",
+                    environment="production", default_integrations=False)
+    config = {
+        "schedule": {"type": "crontab", "value": "0 3 * * *"},
+        "checkin_margin": 5,
+        "max_runtime": 30,
+        "timezone": "Europe/Vienna",
+        "failure_issue_threshold": 2,
+        "recovery_threshold": 3,
+    }
+    check_in_id = capture_checkin(monitor_slug="nightly-report", status="in_progress",
+                                  monitor_config=config)
+    capture_checkin(monitor_slug="nightly-report", check_in_id=check_in_id, status="ok",
+                    duration=1.5)
+    sentry_sdk.flush()
+    items = [item.payload.json for env in kept for item in env.items if item.type == "check_in"]
+    json.dump({"items": items}, sys.stdout)
+    sys.stdout.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -574,6 +609,7 @@ def main():
                    help="the SDK sent personal data on purpose: do not scrub IP addresses")
     p.set_defaults(func=cmd_relay_pii_changes)
     sub.add_parser("parse-envelope").set_defaults(func=cmd_parse_envelope)
+    sub.add_parser("checkin-items").set_defaults(func=cmd_checkin_items)
     p = sub.add_parser("trace-service")
     p.add_argument("--dsn", required=True)
     p.add_argument("--next", help="the URL `GET /call` calls, with the trace headers")

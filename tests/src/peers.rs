@@ -653,3 +653,14 @@ impl Drop for PythonTraceService {
         let _ = self.child.wait();
     }
 }
+
+/// The `check_in` payloads the real Python SDK makes for an `in_progress` check-in with a
+/// monitor config and the `ok` one closing it (see `peer.py checkin-items`).
+pub fn python_checkin_items() -> Vec<Value> {
+    let args = ["checkin-items"];
+    let out = run_peer(&args, b"");
+    match parse_json_output(&args, &out).get_mut("items") {
+        Some(Value::Array(items)) => std::mem::take(items),
+        other => panic!("checkin-items printed no items: {other:?}"),
+    }
+}

@@ -8,6 +8,7 @@
 mod source_fixture;
 
 mod context_tasks;
+mod crons;
 mod e2e_axum;
 mod e2e_bugsink;
 mod e2e_panic;
