@@ -2,7 +2,7 @@
 
 use crate::context::{Context, EventSource};
 use crate::error::SendError;
-use crate::event::{Breadcrumb, Event, Exception, Level, Mechanism, User};
+use crate::event::{Attachment, Breadcrumb, Event, Exception, Level, Mechanism, User};
 use crate::normalize::{bound_value, bound_values};
 use crate::stacktrace::RawStacktrace;
 use std::collections::BTreeMap;
@@ -101,6 +101,7 @@ pub struct CaptureOptions {
     breadcrumbs: Vec<Breadcrumb>,
     fingerprint: Vec<String>,
     level: Option<Level>,
+    attachments: Vec<Attachment>,
 }
 
 impl CaptureOptions {
@@ -145,6 +146,11 @@ impl CaptureOptions {
         self.level = Some(level);
         self
     }
+    /// Sends a file or bytes with the event (after the context's attachments).
+    pub fn attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
 
     /// Puts the overrides on the event (they win over the context's values, which are merged later).
     pub(crate) fn apply(self, event: &mut Event) {
@@ -160,6 +166,7 @@ impl CaptureOptions {
         if let Some(level) = self.level {
             event.level = level;
         }
+        event.attachments.extend(self.attachments);
     }
 }
 

@@ -17,9 +17,9 @@ pub use global::{flush, init, stats, ClientGuard};
 use queued::{QueuedEvent, Ready, COMPACT_AFTER};
 
 use crate::context::{Context, EventSource};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
-use crate::event::Event;
+use crate::event::{AttachmentProblem, Event};
 use crate::hooks::guarded;
 use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::source_rules::SourceRules;
@@ -494,6 +494,37 @@ impl Core {
         frozen: Option<Arc<Dsc>>,
     ) -> Result<Envelope, serde_json::Error> {
         let mut envelope = Envelope::from_event(event)?;
+        // The limit holds for all of an event's attachments together, too (as Relay's does).
+        let limit = self.options.max_attachment_size;
+        let mut total = 0usize;
+        for attachment in &event.attachments {
+            let loaded = attachment.load(limit).and_then(|data| {
+                total += data.len();
+                if total > limit {
+                    total -= data.len();
+                    Err(AttachmentProblem::TooLarge)
+                } else {
+                    Ok(data)
+                }
+            });
+            match loaded {
+                Ok(data) => {
+                    let mut item = EnvelopeItem::new("attachment", data.to_vec());
+                    for (key, value) in attachment.item_headers() {
+                        item = item.with_header(key, value);
+                    }
+                    envelope.add_item(item);
+                }
+                Err(problem) => {
+                    let reason = match problem {
+                        AttachmentProblem::TooLarge => DropReason::SendError,
+                        AttachmentProblem::Unreadable => DropReason::InternalSdkError,
+                    };
+                    self.stats.record_drop(reason, "attachment", 1);
+                    log::log!(target: "watchpost", self.options.log_level, "the attachment `{}` was left out ({problem:?})", attachment.filename());
+                }
+            }
+        }
         let dsc = match frozen {
             Some(dsc) => Some(Dsc::clone(&dsc)),
             None => event

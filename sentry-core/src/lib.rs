@@ -109,7 +109,7 @@ pub use integrations::tower;
 #[cfg(feature = "tracing")]
 pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
-pub use protocol::{Breadcrumb, Event, Level, User};
+pub use protocol::{Attachment, Breadcrumb, Event, Level, User};
 pub use scope::Scope;
 // `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
 pub use source_context::SourceTable;

@@ -85,6 +85,7 @@ pub struct ClientOptions {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) queue_capacity: usize,
     pub(crate) queue_max_bytes: usize,
+    pub(crate) max_attachment_size: usize,
     pub(crate) send_default_pii: bool,
     pub(crate) debug: bool,
     pub(crate) use_env: bool,
@@ -134,6 +135,7 @@ impl Default for ClientOptions {
             shutdown_timeout: Duration::from_secs(2),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             queue_max_bytes: DEFAULT_QUEUE_MAX_BYTES,
+            max_attachment_size: crate::event::MAX_ATTACHMENT_BYTES,
             send_default_pii: false,
             debug: false,
             use_env: true,
@@ -435,6 +437,15 @@ impl ClientOptions {
     #[must_use]
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n;
+        self
+    }
+
+    /// The largest attachment sent, and the most attachment bytes one event carries; default
+    /// (and at most) Relay's 100 MiB. A larger one is left out and counted (`send_error`,
+    /// category `attachment`); the event is sent without it.
+    #[must_use]
+    pub fn max_attachment_size(mut self, bytes: usize) -> Self {
+        self.max_attachment_size = bytes.min(crate::event::MAX_ATTACHMENT_BYTES);
         self
     }
 

@@ -18,6 +18,6 @@
 
 pub use crate::envelope::{Envelope, EnvelopeError, EnvelopeItem};
 pub use crate::event::{
-    Breadcrumb, Contexts, Event, Exception, Frame, Level, LogEntry, Mechanism, Request, SdkInfo,
-    SdkPackage, Stacktrace, User, Values,
+    Attachment, Breadcrumb, Contexts, Event, Exception, Frame, Level, LogEntry, Mechanism, Request,
+    SdkInfo, SdkPackage, Stacktrace, User, Values, MAX_ATTACHMENT_BYTES,
 };

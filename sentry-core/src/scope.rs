@@ -1,6 +1,6 @@
 //! The scope: tags, user, extra, breadcrumbs and fingerprint that apply to events of one context.
 
-use crate::event::{Breadcrumb, Contexts, Event, Level, Request, User};
+use crate::event::{Attachment, Breadcrumb, Contexts, Event, Level, Request, User};
 use crate::normalize::{bound_map, bound_value, bound_values};
 use crate::trace::{Propagation, RunningTransaction, TraceId};
 use std::collections::{BTreeMap, VecDeque};
@@ -25,6 +25,8 @@ pub struct Scope {
     pub(crate) contexts: Contexts,
     /// The trace events of this scope belong to.
     pub(crate) propagation: Propagation,
+    /// Files sent with every event of this scope.
+    pub(crate) attachments: Vec<Attachment>,
     /// The transaction running in this scope's context, if any. Weak: the transaction holds
     /// its context, and whoever started it owns it.
     pub(crate) running: Option<RunningTransaction>,
@@ -109,7 +111,12 @@ impl Scope {
 
     /// Empties the scope.
     pub fn clear(&mut self) {
-        *self = Scope::default();
+        // The trace and the running transaction are not context data: they stay.
+        *self = Scope {
+            propagation: self.propagation.clone(),
+            running: self.running.take(),
+            ..Scope::default()
+        };
     }
 
     /// The breadcrumbs, oldest first.
@@ -125,6 +132,16 @@ impl Scope {
     /// The user, if set.
     pub fn user(&self) -> Option<&User> {
         self.user.as_ref()
+    }
+
+    /// Sends a file or bytes with every event captured in this scope's context.
+    pub fn add_attachment(&mut self, attachment: Attachment) {
+        self.attachments.push(attachment);
+    }
+
+    /// Removes the attachments added with [`add_attachment`](Self::add_attachment).
+    pub fn clear_attachments(&mut self) {
+        self.attachments.clear();
     }
 
     /// The trace events captured with this scope belong to.
@@ -161,6 +178,11 @@ impl Scope {
                 .0
                 .entry(k.clone())
                 .or_insert_with(|| v.clone());
+        }
+        if !self.attachments.is_empty() {
+            // The scope's first, then the event's own.
+            let own = std::mem::take(&mut event.attachments);
+            event.attachments = self.attachments.iter().cloned().chain(own).collect();
         }
         if !event.contexts.0.contains_key("trace") {
             event

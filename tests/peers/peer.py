@@ -41,6 +41,10 @@ Run it with the venv's python (<repo>/.venv/bin/python, made by scripts/setup-pe
       Prints {"items": [...]}: the `check_in` payloads the real sentry-sdk makes for an
       `in_progress` check-in with a crontab monitor config and for the `ok` check-in closing it
       (duration 1.5 s), captured through a transport that keeps envelopes: the shape oracle.
+  peer.py attachment-items
+      Prints {"items": [...]}: the item headers of the envelope the real sentry-sdk makes for a
+      message event with a scope attachment (bytes, filename `config.toml`, content type
+      `text/plain`): the shape oracle for attachments.
   peer.py parse-envelope
       Reads raw envelope bytes on stdin, parses them with the Python SDK's Envelope.deserialize and
       prints {"headers", "items": [{"headers", "raw_headers", "type", "payload_json", "payload_len",
@@ -587,6 +591,26 @@ def cmd_checkin_items(_args):
     sys.stdout.write("\n")
 
 
+def cmd_attachment_items(_args):
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    kept = []
+
+    class Keep(Transport):
+        def capture_envelope(self, envelope):
+            kept.append(envelope)
+
+    sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Keep, default_integrations=False)
+    scope = sentry_sdk.get_current_scope()
+    scope.add_attachment(bytes=b"workers = 4\n", filename="config.toml", content_type="text/plain")
+    sentry_sdk.capture_message("config rejected")
+    sentry_sdk.flush()
+    items = [item.headers for env in kept for item in env.items]
+    json.dump({"items": items}, sys.stdout)
+    sys.stdout.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -610,6 +634,7 @@ def main():
     p.set_defaults(func=cmd_relay_pii_changes)
     sub.add_parser("parse-envelope").set_defaults(func=cmd_parse_envelope)
     sub.add_parser("checkin-items").set_defaults(func=cmd_checkin_items)
+    sub.add_parser("attachment-items").set_defaults(func=cmd_attachment_items)
     p = sub.add_parser("trace-service")
     p.add_argument("--dsn", required=True)
     p.add_argument("--next", help="the URL `GET /call` calls, with the trace headers")

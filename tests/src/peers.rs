@@ -664,3 +664,14 @@ pub fn python_checkin_items() -> Vec<Value> {
         other => panic!("checkin-items printed no items: {other:?}"),
     }
 }
+
+/// The item headers of the envelope the real Python SDK makes for a message event with an
+/// attachment (see `peer.py attachment-items`).
+pub fn python_attachment_items() -> Vec<Value> {
+    let args = ["attachment-items"];
+    let out = run_peer(&args, b"");
+    match parse_json_output(&args, &out).get_mut("items") {
+        Some(Value::Array(items)) => std::mem::take(items),
+        other => panic!("attachment-items printed no items: {other:?}"),
+    }
+}

@@ -7,6 +7,7 @@
 
 mod source_fixture;
 
+mod attachments;
 mod context_tasks;
 mod crons;
 mod e2e_axum;

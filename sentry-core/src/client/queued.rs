@@ -14,7 +14,7 @@
 
 use super::PendingEvent;
 use crate::envelope::Envelope;
-use crate::event::Event;
+use crate::event::{Attachment, Event};
 use crate::stacktrace::RawStacktrace;
 use crate::trace::{Dsc, FinishedTransaction};
 use crate::transport::Job;
@@ -81,6 +81,8 @@ pub(crate) struct CompactEvent {
     stack: Option<Box<RawStacktrace>>,
     /// The caller's dynamic sampling context, shared by the events of its request.
     dsc: Option<Arc<Dsc>>,
+    /// The event's attachments (not part of its JSON).
+    attachments: Vec<Attachment>,
     /// What it is charged against the queue's memory budget.
     bytes: usize,
 }
@@ -97,15 +99,21 @@ impl QueuedEvent {
             stack,
             dsc,
         } = pending;
+        let attachments = std::mem::take(&mut event.attachments);
         let event_id = std::mem::replace(&mut event.event_id, Uuid::nil());
         let timestamp = std::mem::replace(&mut event.timestamp, 0.0);
         let Ok(json) = serde_json::to_vec(&event) else {
             event.event_id = event_id;
             event.timestamp = timestamp;
+            event.attachments = attachments;
             return QueuedEvent::Whole(Box::new(PendingEvent { event, stack, dsc }));
         };
         let (json, shared) = share_json(json);
-        let stack_bytes = stack.as_ref().map_or(0, |s| s.heap_bytes());
+        let stack_bytes = stack.as_ref().map_or(0, |s| s.heap_bytes())
+            + attachments
+                .iter()
+                .map(Attachment::held_bytes)
+                .sum::<usize>();
         QueuedEvent::Compact(CompactEvent {
             event_id,
             timestamp,
@@ -113,6 +121,7 @@ impl QueuedEvent {
             json,
             stack: stack.map(Box::new),
             dsc,
+            attachments,
         })
     }
 
@@ -134,6 +143,7 @@ impl QueuedEvent {
                 let mut event: Event = serde_json::from_slice(&c.json)?;
                 event.event_id = c.event_id;
                 event.timestamp = c.timestamp;
+                event.attachments = c.attachments;
                 let stack = c.stack.map(|s| *s);
                 Ok(Ready::Event(PendingEvent {
                     event,
@@ -159,7 +169,14 @@ impl Job for QueuedEvent {
 
     fn bytes(&self) -> usize {
         match self {
-            QueuedEvent::Whole(_) => WHOLE_EVENT_BYTES,
+            QueuedEvent::Whole(p) => {
+                WHOLE_EVENT_BYTES
+                    + p.event
+                        .attachments
+                        .iter()
+                        .map(Attachment::held_bytes)
+                        .sum::<usize>()
+            }
             QueuedEvent::Compact(c) => c.bytes,
             QueuedEvent::Envelope(e) => {
                 QUEUED_EVENT_BYTES + e.1.items().iter().map(|i| i.payload().len()).sum::<usize>()

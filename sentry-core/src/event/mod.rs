@@ -3,6 +3,7 @@
 //! Every type serializes with serde to exactly the JSON Sentry expects. Optional fields are
 //! skipped when empty so events stay small and pass strict validation.
 
+mod attachment;
 mod breadcrumb;
 mod contexts;
 mod exception;
@@ -10,6 +11,8 @@ mod frame;
 mod request;
 mod user;
 
+pub(crate) use attachment::AttachmentProblem;
+pub use attachment::{Attachment, MAX_ATTACHMENT_BYTES};
 pub use breadcrumb::Breadcrumb;
 pub use contexts::Contexts;
 pub use exception::{Exception, Mechanism};
@@ -237,6 +240,9 @@ pub struct Event {
         skip_serializing_if = "serde_json::Map::is_empty"
     )]
     pub meta: serde_json::Map<String, serde_json::Value>,
+    /// Files sent with the event, in its envelope (not part of its JSON).
+    #[serde(skip)]
+    pub(crate) attachments: Vec<Attachment>,
 }
 
 impl Default for Event {
@@ -264,6 +270,7 @@ impl Default for Event {
             breadcrumbs: Values::default(),
             sdk: None,
             meta: serde_json::Map::new(),
+            attachments: Vec::new(),
         }
     }
 }
