@@ -13,6 +13,8 @@
 //!    `in_app` of the application's frames (before trimming, and again for the location's frame).
 
 mod anchor;
+#[cfg(target_os = "linux")]
+mod debuginfo;
 mod in_app;
 mod names;
 mod paths;
@@ -162,9 +164,9 @@ impl RawStacktrace {
     /// All frames, inlined ones included, caller → callee; nothing trimmed.
     fn symbolize(&self) -> Vec<Frame> {
         let mut frames = Vec::with_capacity(self.ips.len() + self.ips.len() / 2);
-        for &ip in &self.ips {
+        for (&ip, symbols) in self.ips.iter().zip(symbol::symbols_for(&self.ips)) {
             // Within one address the symbols come innermost first, like the addresses themselves.
-            frames.extend(symbol::symbols_at(ip).iter().map(|s| s.to_frame(ip)));
+            frames.extend(symbols.iter().map(|s| s.to_frame(ip)));
         }
         frames.reverse();
         frames
