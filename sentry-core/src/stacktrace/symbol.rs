@@ -1,18 +1,15 @@
 //! Resolving instruction pointers to functions and source lines, with a process-wide cache.
 //!
-//! The first resolution loads the binary's debug info (tens to hundreds of milliseconds); later ones
-//! still cost tens of microseconds per address. Errors tend to repeat from the same places, so
-//! resolved addresses are cached: two generations of at most [`GENERATION`] entries each. A hit in
-//! the older generation moves the entry to the newer one; when the newer one fills up, the older is
-//! dropped wholesale. Hot addresses therefore stay, and memory stays bounded at
-//! `2 × GENERATION` entries.
+//! A stack trace's addresses are resolved together: on Linux by `debuginfo` (the executable's
+//! debug info, one compilation unit at a time), and by `backtrace::resolve` for whatever that
+//! leaves. A new address still costs tens of microseconds or more (a unit is parsed), and errors
+//! tend to repeat from the same places, so resolved addresses are cached: two generations of at
+//! most [`GENERATION`] entries each. A hit in the older generation moves the entry to the newer
+//! one; when the newer one fills up, the older is dropped wholesale. Hot addresses therefore stay,
+//! and memory stays bounded at `2 × GENERATION` entries.
 //!
-//! `backtrace` serializes resolving behind one global lock (the capturing threads walk their
-//! stacks without it on Unix, see `raw.rs`); resolving one address per lock acquisition keeps the
-//! waits of other resolvers short.
-//!
-//! The debug info `backtrace` loads stays in memory (tens of megabytes for a large binary, about
-//! 60 MB for the benchmark's); after [`RELEASE_AFTER`] without resolving a new address the
+//! What resolving loads (the mapped executable and its unit index, or `backtrace`'s copy of the
+//! debug info) stays until [`RELEASE_AFTER`] passes without a new address to resolve; then the
 //! worker releases it ([`release_if_idle`]), and the next new address loads it again.
 
 use super::names::FunctionName;
@@ -121,8 +118,8 @@ static CACHE: Mutex<SymbolCache> = Mutex::new(SymbolCache::new());
 /// How long the loaded debug info is kept without a new address to resolve.
 pub(crate) const RELEASE_AFTER: Duration = Duration::from_secs(60);
 
-/// When `backtrace` last resolved an address; `None` while it holds no debug info (as far as
-/// this crate made it load any).
+/// When an address was last resolved; `None` while no debug info is loaded (as far as this
+/// crate made any load).
 static LAST_RESOLVE: Mutex<Option<Instant>> = Mutex::new(None);
 
 /// Releases the loaded debug info if nothing was resolved for `idle`. Returns true if it did.
