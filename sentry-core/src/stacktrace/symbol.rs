@@ -170,7 +170,8 @@ fn resolve_uncached(ips: &[usize]) -> Vec<Vec<SymbolInfo>> {
         .collect()
 }
 
-fn resolve_with_backtrace(ip: usize) -> Vec<SymbolInfo> {
+/// The symbols `backtrace` finds at return address `ip`.
+pub(crate) fn resolve_with_backtrace(ip: usize) -> Vec<SymbolInfo> {
     let mut symbols = Vec::new();
     backtrace::resolve(std::ptr::without_provenance_mut(ip), |symbol| {
         symbols.push(SymbolInfo::from_symbol(symbol));

@@ -89,6 +89,26 @@ fn every_address_of_a_real_stack_is_resolved_without_the_fallback() {
 }
 
 #[test]
+fn the_executable_resolves_as_backtrace_resolves_it() {
+    let ips = outer_caller();
+    let (exe, inode) = Mapped::executable().unwrap();
+    drop(exe);
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let regions: Vec<Region> = maps.lines().filter_map(Region::parse).collect();
+    let in_exe = |ip: usize| {
+        regions
+            .iter()
+            .any(|r| r.inode == inode && r.start < ip && ip <= r.end)
+    };
+    let ips: Vec<usize> = ips.into_iter().filter(|&ip| in_exe(ip)).collect();
+    assert!(ips.len() > 3);
+    for (ip, ours) in ips.iter().zip(resolve(&ips)) {
+        let theirs = crate::stacktrace::symbol::resolve_with_backtrace(*ip);
+        assert_eq!(ours.as_deref(), Some(theirs.as_slice()), "at {ip:#x}");
+    }
+}
+
+#[test]
 fn the_index_covers_this_test() {
     let (exe, _) = Mapped::executable().unwrap();
     let elf = Elf::parse(exe.bytes()).unwrap();
