@@ -42,16 +42,23 @@ struct Executable {
 impl Executable {
     fn load() -> Option<Executable> {
         let (map, inode) = Mapped::executable()?;
-        // The index is built from a mapping of its own, dropped afterwards: the pages it reads
-        // (every unit's first entry) leave the process's resident memory with it.
-        let index = {
+        // The index is built through mappings of its own, a fresh one for each slice of
+        // `.debug_info`: the pages read (every unit's root entry and range list) leave the
+        // process's resident memory as each mapping is dropped, so they never add up.
+        let mut index = UnitIndex::default();
+        let mut next = Some(0);
+        while let Some(from) = next {
             let scratch = Mapped::open(std::path::Path::new("/proc/self/exe"), inode)?;
             let elf = Elf::parse(scratch.bytes()).ok()?;
-            UnitIndex::build(&units::load_dwarf(&elf)?)
-        };
+            next = index.add_units(&units::load_dwarf(&elf)?, from, INDEX_SLICE);
+        }
+        index.shrink_to_fit();
         Some(Executable { map, inode, index })
     }
 }
+
+/// Bytes of `.debug_info` indexed through one mapping.
+const INDEX_SLICE: usize = 1 << 20;
 
 static STATE: Mutex<State> = Mutex::new(State::Unloaded);
 

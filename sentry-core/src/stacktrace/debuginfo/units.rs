@@ -59,29 +59,48 @@ pub(super) struct UnitIndex {
 }
 
 impl UnitIndex {
-    /// Reads the units' headers and root entries. Units that cannot be read are left out (their
-    /// addresses then resolve to symbol names only).
-    pub(super) fn build(dwarf: &Dwarf<'_>) -> UnitIndex {
-        let section = dwarf.debug_info.reader();
-        let mut hulls = Vec::new();
-        let mut headers = dwarf.units();
-        while let Ok(Some(header)) = headers.next() {
-            let offset = header.offset().0;
+    /// Indexes the units starting in `.debug_info` from offset `from` up to `from + bytes`,
+    /// reading only their headers and root entries. Returns where the next unit starts, or
+    /// `None` once the section is done. Units that cannot be read are left out (their addresses
+    /// then resolve to symbol names only); a header that cannot be read ends the section.
+    pub(super) fn add_units(
+        &mut self,
+        dwarf: &Dwarf<'_>,
+        from: usize,
+        bytes: usize,
+    ) -> Option<usize> {
+        let section_len = dwarf.debug_info.reader().len();
+        let mut offset = from;
+        while offset < section_len && offset - from < bytes {
+            let header = dwarf
+                .debug_info
+                .header_from_offset(gimli::DebugInfoOffset(offset))
+                .ok()?;
             let len = header.length_including_self();
             if let Some((begin, end)) = unit_hull(dwarf, &header) {
-                hulls.push(Hull {
+                self.hulls.push(Hull {
                     begin,
                     end,
                     offset,
                     len,
                 });
             }
-            if offset + len > section.len() {
-                break;
-            }
+            offset += len;
         }
-        hulls.shrink_to_fit();
-        UnitIndex { hulls }
+        (offset < section_len).then_some(offset)
+    }
+
+    /// Every unit of `dwarf` indexed.
+    #[cfg(test)]
+    pub(super) fn build(dwarf: &Dwarf<'_>) -> UnitIndex {
+        let mut index = UnitIndex::default();
+        index.add_units(dwarf, 0, usize::MAX);
+        index
+    }
+
+    /// Frees the spare capacity left from indexing.
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.hulls.shrink_to_fit();
     }
 
     /// Units whose hull holds `probe`, smallest first (the likeliest owner when hulls overlap).
