@@ -4,8 +4,10 @@
 //! The executable is mapped, not read: only the pages looked at become resident, and they are
 //! file-backed, so the kernel can drop them under memory pressure. Loading builds an index of
 //! the compilation units (a few dozen bytes per unit, see [`units`]); resolving an address then
-//! parses the one unit that holds it (its entries and line program), and drops it once the stack
-//! trace is resolved: the resolved symbols are cached by the caller, by address.
+//! parses the one unit that holds it (its entries and line program). Each batch of addresses (a
+//! stack trace) maps the file afresh and drops the mapping and the parsed units at its end, so
+//! what it read leaves resident memory with it: the resolved symbols are cached by the caller,
+//! by address.
 //!
 //! Addresses in shared libraries (libc's thread and process start) get the name of their symbol
 //! from the library's symbol table, without loading its debug info. Anything this module cannot
@@ -31,29 +33,28 @@ enum State {
     Unusable,
 }
 
-/// The mapped executable and its unit index.
+/// The executable (by inode, which stays the same while the process runs) and its unit index.
 #[derive(Debug)]
 struct Executable {
-    map: Mapped,
     inode: u64,
     index: UnitIndex,
 }
 
 impl Executable {
     fn load() -> Option<Executable> {
-        let (map, inode) = Mapped::executable()?;
+        let inode = objects::executable_inode()?;
         // The index is built through mappings of its own, a fresh one for each slice of
         // `.debug_info`: the pages read (every unit's root entry and range list) leave the
         // process's resident memory as each mapping is dropped, so they never add up.
         let mut index = UnitIndex::default();
         let mut next = Some(0);
         while let Some(from) = next {
-            let scratch = Mapped::open(std::path::Path::new("/proc/self/exe"), inode)?;
+            let scratch = Mapped::open(std::path::Path::new(objects::EXE), inode)?;
             let elf = Elf::parse(scratch.bytes()).ok()?;
             next = index.add_units(&units::load_dwarf(&elf)?, from, INDEX_SLICE);
         }
         index.shrink_to_fit();
-        Some(Executable { map, inode, index })
+        Some(Executable { inode, index })
     }
 }
 
@@ -67,7 +68,7 @@ fn lock() -> MutexGuard<'static, State> {
     STATE.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Unmaps the executable and drops the index; the next resolution loads them again.
+/// Drops the unit index; the next resolution builds it again.
 pub(crate) fn release() {
     *lock() = State::Unloaded;
 }
@@ -85,7 +86,10 @@ pub(crate) fn resolve(ips: &[usize]) -> Vec<Option<Vec<SymbolInfo>>> {
     let State::Loaded(exe) = &*state else {
         return vec![None; ips.len()];
     };
-    let Ok(elf) = Elf::parse(exe.map.bytes()) else {
+    let Some(map) = Mapped::open(std::path::Path::new(objects::EXE), exe.inode) else {
+        return vec![None; ips.len()];
+    };
+    let Ok(elf) = Elf::parse(map.bytes()) else {
         return vec![None; ips.len()];
     };
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();

@@ -62,6 +62,15 @@ impl Region {
     }
 }
 
+/// The running executable: `/proc/self/exe`, which stays the file the process started from even
+/// when its path was replaced since.
+pub(super) const EXE: &str = "/proc/self/exe";
+
+/// The inode of the running executable, which tells its regions in `/proc/self/maps`.
+pub(super) fn executable_inode() -> Option<u64> {
+    Some(std::fs::metadata(EXE).ok()?.ino())
+}
+
 /// A file of the process mapped read-only; pages are read in as they are touched, one at a time
 /// (no read-ahead), so only the parts looked at become resident.
 #[derive(Debug)]
@@ -77,14 +86,6 @@ impl Mapped {
             return None;
         }
         Self::map(&file)
-    }
-
-    /// Maps the running executable (`/proc/self/exe`, which stays the loaded file even when the
-    /// path was replaced since); returns its inode too.
-    pub(super) fn executable() -> Option<(Mapped, u64)> {
-        let file = File::open("/proc/self/exe").ok()?;
-        let inode = file.metadata().ok()?.ino();
-        Some((Self::map(&file)?, inode))
     }
 
     #[allow(unsafe_code)] // Mapping a file; see the SAFETY note.
@@ -170,7 +171,8 @@ mod tests {
     #[test]
     fn this_function_is_in_the_executable_and_named_by_its_symbol() {
         let avma = this_function_is_in_the_executable_and_named_by_its_symbol as *const () as usize;
-        let (exe, inode) = Mapped::executable().unwrap();
+        let inode = executable_inode().unwrap();
+        let exe = Mapped::open(Path::new(EXE), inode).unwrap();
         let region = Region::containing(avma).unwrap();
         assert_eq!(region.inode, inode);
         let elf = Elf::parse(exe.bytes()).unwrap();

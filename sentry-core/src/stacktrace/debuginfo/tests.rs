@@ -91,8 +91,7 @@ fn every_address_of_a_real_stack_is_resolved_without_the_fallback() {
 #[test]
 fn the_executable_resolves_as_backtrace_resolves_it() {
     let ips = outer_caller();
-    let (exe, inode) = Mapped::executable().unwrap();
-    drop(exe);
+    let inode = objects::executable_inode().unwrap();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     let regions: Vec<Region> = maps.lines().filter_map(Region::parse).collect();
     let in_exe = |ip: usize| {
@@ -110,7 +109,8 @@ fn the_executable_resolves_as_backtrace_resolves_it() {
 
 #[test]
 fn the_index_covers_this_test() {
-    let (exe, _) = Mapped::executable().unwrap();
+    let inode = objects::executable_inode().unwrap();
+    let exe = Mapped::open(std::path::Path::new(objects::EXE), inode).unwrap();
     let elf = Elf::parse(exe.bytes()).unwrap();
     let index = UnitIndex::build(&units::load_dwarf(&elf).unwrap());
     assert!(index.len() > 1);
