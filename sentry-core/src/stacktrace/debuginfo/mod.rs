@@ -27,7 +27,7 @@ use units::{Context, Hull, UnitIndex};
 enum State {
     /// Nothing loaded (at start, and after [`release`]).
     Unloaded,
-    /// Mapped and indexed.
+    /// Indexed; the file is mapped for each batch of addresses.
     Loaded(Executable),
     /// Not usable here; every address goes to the fallback until the next [`release`].
     Unusable,
