@@ -4,7 +4,8 @@
 //! [`Location`] of the panic or `#[track_caller]` call when there is one. [`RawStacktrace::resolve`]
 //! then, off the hot path:
 //! 1. resolves each address to its functions, inlined ones included, through a process-wide cache
-//!    ([`symbol`]), and orders the frames caller → callee as Sentry wants (the last frame is where
+//!    ([`symbol`]; on Linux from the executable's debug info one compilation unit at a time,
+//!    `debuginfo`), and orders the frames caller → callee as Sentry wants (the last frame is where
 //!    it happened);
 //! 2. trims the SDK's own frames, the panic machinery and the runtime's start frames ([`trim`]);
 //! 3. makes the location the last frame, adding one when debug info is missing ([`anchor`]);
@@ -13,6 +14,8 @@
 //!    `in_app` of the application's frames (before trimming, and again for the location's frame).
 
 mod anchor;
+#[cfg(target_os = "linux")]
+mod debuginfo;
 mod in_app;
 mod names;
 mod paths;
@@ -35,11 +38,14 @@ pub(crate) use symbol::{release_if_idle, RELEASE_AFTER};
 
 /// Frees the debug info loaded to resolve stack traces to functions and lines.
 ///
-/// The first stack trace resolved in a process makes the `backtrace` crate load the binary's
-/// debug info, which stays in memory: tens of megabytes for a large binary. The background
-/// worker releases it by itself after a minute without a new address to resolve; call this to
-/// release it sooner, for example after a burst of errors. The next stack trace loads it again,
-/// on the worker (100 ms or more for a large binary), never on the capturing thread.
+/// The first stack trace resolved in a process loads what resolving needs: on Linux, the
+/// executable mapped read-only and an index of its compilation units (a few megabytes, mostly
+/// file-backed pages); elsewhere, or when the debug info is in a form that needs it, the
+/// `backtrace` crate's copy of the whole debug info (tens of megabytes for a large binary). The
+/// background worker releases it by itself after a minute without a new address to resolve; call
+/// this to release it sooner, for example after a burst of errors. Addresses already resolved
+/// stay cached; the next new address loads the debug info again, on the worker, never on the
+/// capturing thread.
 ///
 /// ```
 /// watchpost::release_debug_info();
@@ -167,9 +173,9 @@ impl RawStacktrace {
     /// All frames, inlined ones included, caller → callee; nothing trimmed.
     fn symbolize(&self) -> Vec<Frame> {
         let mut frames = Vec::with_capacity(self.ips.len() + self.ips.len() / 2);
-        for &ip in &self.ips {
+        for (&ip, symbols) in self.ips.iter().zip(symbol::symbols_for(&self.ips)) {
             // Within one address the symbols come innermost first, like the addresses themselves.
-            frames.extend(symbol::symbols_at(ip).iter().map(|s| s.to_frame(ip)));
+            frames.extend(symbols.iter().map(|s| s.to_frame(ip)));
         }
         frames.reverse();
         frames

@@ -22,10 +22,10 @@ pub(crate) struct Ips {
 
 /// Walks the current thread's stack. Not inlined, so its own frame is a known `watchpost` one.
 ///
-/// It never waits for the worker: symbol resolution (`backtrace::resolve`, on the worker) holds
-/// the `backtrace` crate's global lock, for 100 ms or more while the first resolution in the
-/// process loads the binary's debug info, and `backtrace::trace` takes the same lock. On Unix
-/// the walk is made without that lock (see [`walk`]).
+/// It never waits for the worker: symbol resolution that falls back to `backtrace::resolve` (on
+/// the worker) holds the `backtrace` crate's global lock, for 100 ms or more while it loads the
+/// binary's debug info, and `backtrace::trace` takes the same lock. On Unix the walk is made
+/// without that lock (see [`walk`]).
 #[inline(never)]
 pub(crate) fn capture_ips() -> Ips {
     let mut stack = DeepStack::new();

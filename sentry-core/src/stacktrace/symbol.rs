@@ -1,18 +1,15 @@
 //! Resolving instruction pointers to functions and source lines, with a process-wide cache.
 //!
-//! The first resolution loads the binary's debug info (tens to hundreds of milliseconds); later ones
-//! still cost tens of microseconds per address. Errors tend to repeat from the same places, so
-//! resolved addresses are cached: two generations of at most [`GENERATION`] entries each. A hit in
-//! the older generation moves the entry to the newer one; when the newer one fills up, the older is
-//! dropped wholesale. Hot addresses therefore stay, and memory stays bounded at
-//! `2 × GENERATION` entries.
+//! A stack trace's addresses are resolved together: on Linux by `debuginfo` (the executable's
+//! debug info, one compilation unit at a time), and by `backtrace::resolve` for whatever that
+//! leaves. A new address still costs tens of microseconds or more (a unit is parsed), and errors
+//! tend to repeat from the same places, so resolved addresses are cached: two generations of at
+//! most [`GENERATION`] entries each. A hit in the older generation moves the entry to the newer
+//! one; when the newer one fills up, the older is dropped wholesale. Hot addresses therefore stay,
+//! and memory stays bounded at `2 × GENERATION` entries.
 //!
-//! `backtrace` serializes resolving behind one global lock (the capturing threads walk their
-//! stacks without it on Unix, see `raw.rs`); resolving one address per lock acquisition keeps the
-//! waits of other resolvers short.
-//!
-//! The debug info `backtrace` loads stays in memory (tens of megabytes for a large binary, about
-//! 60 MB for the benchmark's); after [`RELEASE_AFTER`] without resolving a new address the
+//! What resolving loads (the mapped executable and its unit index, or `backtrace`'s copy of the
+//! debug info) stays until [`RELEASE_AFTER`] passes without a new address to resolve; then the
 //! worker releases it ([`release_if_idle`]), and the next new address loads it again.
 
 use super::names::FunctionName;
@@ -39,10 +36,15 @@ pub(crate) struct SymbolInfo {
 }
 
 impl SymbolInfo {
-    fn from_symbol(symbol: &backtrace::Symbol) -> Self {
-        let abs_path = symbol.filename().map(|p| p.to_string_lossy().into_owned());
-        let name = symbol.name().map(|n| {
-            let mut name = FunctionName::parse(&String::from_utf8_lossy(n.as_bytes()));
+    /// A symbol from its raw (mangled) name and debug-info location.
+    pub(crate) fn new(
+        raw_name: Option<&[u8]>,
+        abs_path: Option<String>,
+        lineno: Option<u32>,
+        colno: Option<u32>,
+    ) -> Self {
+        let name = raw_name.map(|n| {
+            let mut name = FunctionName::parse(&String::from_utf8_lossy(n));
             // Line-tables-only debug info names functions without their path; the file tells
             // which crate and module the code is in.
             if name.package.is_none() {
@@ -58,9 +60,18 @@ impl SymbolInfo {
         SymbolInfo {
             name,
             abs_path,
-            lineno: symbol.lineno(),
-            colno: symbol.colno(),
+            lineno,
+            colno,
         }
+    }
+
+    fn from_symbol(symbol: &backtrace::Symbol) -> Self {
+        SymbolInfo::new(
+            symbol.name().as_ref().map(backtrace::SymbolName::as_bytes),
+            symbol.filename().map(|p| p.to_string_lossy().into_owned()),
+            symbol.lineno(),
+            symbol.colno(),
+        )
     }
 
     /// A protocol frame for this symbol at instruction address `ip`.
@@ -80,9 +91,10 @@ impl SymbolInfo {
     }
 }
 
-/// The symbols at `ip`, innermost (most deeply inlined) first; resolved once per process.
-pub(crate) fn symbols_at(ip: usize) -> Arc<[SymbolInfo]> {
-    SymbolCache::get_or_resolve(&CACHE, ip, resolve_uncached)
+/// The symbols at each of `ips`, innermost (most deeply inlined) first; each address is
+/// resolved once per process (while it stays in the cache).
+pub(crate) fn symbols_for(ips: &[usize]) -> Vec<Arc<[SymbolInfo]>> {
+    SymbolCache::get_or_resolve_all(&CACHE, ips, resolve_uncached)
 }
 
 /// How many addresses the process-wide cache holds.
@@ -106,8 +118,8 @@ static CACHE: Mutex<SymbolCache> = Mutex::new(SymbolCache::new());
 /// How long the loaded debug info is kept without a new address to resolve.
 pub(crate) const RELEASE_AFTER: Duration = Duration::from_secs(60);
 
-/// When `backtrace` last resolved an address; `None` while it holds no debug info (as far as
-/// this crate made it load any).
+/// When an address was last resolved; `None` while no debug info is loaded (as far as this
+/// crate made any load).
 static LAST_RESOLVE: Mutex<Option<Instant>> = Mutex::new(None);
 
 /// Releases the loaded debug info if nothing was resolved for `idle`. Returns true if it did.
@@ -117,7 +129,7 @@ pub(crate) fn release_if_idle(idle: Duration) -> bool {
         Some(t) if t.elapsed() >= idle => {
             *last = None;
             // Under `last`'s lock: a resolution starting now records itself after the release.
-            backtrace::clear_symbol_cache();
+            release_loaded();
             true
         }
         _ => false,
@@ -128,19 +140,42 @@ pub(crate) fn release_if_idle(idle: Duration) -> bool {
 pub(crate) fn release() {
     let mut last = LAST_RESOLVE.lock().unwrap_or_else(PoisonError::into_inner);
     *last = None;
+    release_loaded();
+}
+
+fn release_loaded() {
+    #[cfg(target_os = "linux")]
+    super::debuginfo::release();
     backtrace::clear_symbol_cache();
 }
 
-fn resolve_uncached(ip: usize) -> Vec<SymbolInfo> {
+/// Resolves `ips` with the executable's debug info (Linux), and with `backtrace` whatever that
+/// leaves (other systems, other libraries' files that cannot be read, unusual debug info).
+fn resolve_uncached(ips: &[usize]) -> Vec<Vec<SymbolInfo>> {
     *LAST_RESOLVE.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    #[cfg(target_os = "linux")]
+    let found = super::debuginfo::resolve(ips);
+    #[cfg(not(target_os = "linux"))]
+    let found = vec![None; ips.len()];
+    ips.iter()
+        .zip(found)
+        .map(|(&ip, symbols)| {
+            let mut symbols = symbols.unwrap_or_else(|| resolve_with_backtrace(ip));
+            if symbols.is_empty() {
+                // Still one frame, so the address is reported.
+                symbols.push(SymbolInfo::default());
+            }
+            symbols
+        })
+        .collect()
+}
+
+/// The symbols `backtrace` finds at return address `ip`.
+pub(crate) fn resolve_with_backtrace(ip: usize) -> Vec<SymbolInfo> {
     let mut symbols = Vec::new();
     backtrace::resolve(std::ptr::without_provenance_mut(ip), |symbol| {
         symbols.push(SymbolInfo::from_symbol(symbol));
     });
-    if symbols.is_empty() {
-        // Still one frame, so the address is reported.
-        symbols.push(SymbolInfo::default());
-    }
     symbols
 }
 
@@ -174,19 +209,52 @@ impl SymbolCache {
         self.newer.len() + self.older.len()
     }
 
-    /// The cached symbols at `ip`, or `resolve(ip)` stored for next time. The lock is not held
-    /// while resolving; two threads may resolve the same address once each, which is harmless.
-    pub(crate) fn get_or_resolve(
+    /// The cached symbols at each of `ips`, the others resolved together by `resolve` (which
+    /// returns one entry per address it is given) and stored for next time. The lock is not
+    /// held while resolving; two threads may resolve the same address once each, which is
+    /// harmless.
+    pub(crate) fn get_or_resolve_all(
         cache: &Mutex<Self>,
-        ip: usize,
-        resolve: impl FnOnce(usize) -> Vec<SymbolInfo>,
-    ) -> Arc<[SymbolInfo]> {
-        if let Some(hit) = lock(cache).get(ip) {
-            return hit;
+        ips: &[usize],
+        resolve: impl FnOnce(&[usize]) -> Vec<Vec<SymbolInfo>>,
+    ) -> Vec<Arc<[SymbolInfo]>> {
+        let mut found: Vec<Option<Arc<[SymbolInfo]>>> = {
+            let mut cache = lock(cache);
+            ips.iter().map(|&ip| cache.get(ip)).collect()
+        };
+        let mut missing: Vec<usize> = ips
+            .iter()
+            .zip(&found)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|(&ip, _)| ip)
+            .collect();
+        if missing.is_empty() {
+            return found.into_iter().flatten().collect();
         }
-        let symbols: Arc<[SymbolInfo]> = resolve(ip).into();
-        lock(cache).insert(ip, Arc::clone(&symbols));
-        symbols
+        missing.sort_unstable();
+        missing.dedup();
+        let resolved: Vec<Arc<[SymbolInfo]>> =
+            resolve(&missing).into_iter().map(Arc::from).collect();
+        {
+            let mut cache = lock(cache);
+            for (&ip, symbols) in missing.iter().zip(&resolved) {
+                cache.insert(ip, Arc::clone(symbols));
+            }
+        }
+        for (slot, &ip) in found.iter_mut().zip(ips) {
+            if slot.is_none() {
+                // `missing` is sorted and holds `ip`; an empty fallback only if `resolve` broke
+                // its promise of one entry per address.
+                *slot = missing
+                    .binary_search(&ip)
+                    .ok()
+                    .and_then(|i| resolved.get(i).cloned());
+            }
+        }
+        found
+            .into_iter()
+            .map(|symbols| symbols.unwrap_or_else(|| Arc::from(vec![SymbolInfo::default()])))
+            .collect()
     }
 
     fn get(&mut self, ip: usize) -> Option<Arc<[SymbolInfo]>> {
@@ -224,7 +292,7 @@ mod tests {
     }
 
     fn name_at(ip: usize) -> Option<String> {
-        resolve_uncached(ip)
+        resolve_uncached(&[ip])[0]
             .first()
             .and_then(|s| s.name.as_ref())
             .map(|n| n.function.clone())
@@ -253,40 +321,55 @@ mod tests {
     fn a_second_lookup_hits_the_cache() {
         let cache = Mutex::new(SymbolCache::new());
         let calls = Cell::new(0);
-        let resolve = |ip| {
-            calls.set(calls.get() + 1);
-            fake(ip)
+        let resolve = |ips: &[usize]| {
+            calls.set(calls.get() + ips.len());
+            ips.iter().map(|&ip| fake(ip)).collect()
         };
-        let first = SymbolCache::get_or_resolve(&cache, 7, resolve);
-        let second = SymbolCache::get_or_resolve(&cache, 7, resolve);
+        let first = SymbolCache::get_or_resolve_all(&cache, &[7], resolve);
+        let second = SymbolCache::get_or_resolve_all(&cache, &[7], resolve);
         assert_eq!(calls.get(), 1);
-        assert!(Arc::ptr_eq(&first, &second));
+        assert!(Arc::ptr_eq(&first[0], &second[0]));
     }
 
     #[test]
     fn the_cache_stays_bounded_and_keeps_hot_entries() {
         let cache = Mutex::new(SymbolCache::new());
         let calls = Cell::new(0);
-        let resolve = |ip| {
-            calls.set(calls.get() + 1);
-            fake(ip)
+        let resolve = |ips: &[usize]| {
+            calls.set(calls.get() + ips.len());
+            ips.iter().map(|&ip| fake(ip)).collect()
         };
-        SymbolCache::get_or_resolve(&cache, 1, resolve);
+        SymbolCache::get_or_resolve_all(&cache, &[1], resolve);
         for ip in 2..=5 * GENERATION {
-            SymbolCache::get_or_resolve(&cache, ip, resolve);
+            SymbolCache::get_or_resolve_all(&cache, &[ip], resolve);
             // Address 1 is used all the time, so it is never evicted.
-            SymbolCache::get_or_resolve(&cache, 1, resolve);
+            SymbolCache::get_or_resolve_all(&cache, &[1], resolve);
             assert!(lock(&cache).len() <= 2 * GENERATION);
         }
         assert_eq!(calls.get(), 5 * GENERATION);
         // An address from long ago was evicted and is resolved again.
-        SymbolCache::get_or_resolve(&cache, 2, resolve);
+        SymbolCache::get_or_resolve_all(&cache, &[2], resolve);
         assert_eq!(calls.get(), 5 * GENERATION + 1);
     }
 
     #[test]
+    fn a_batch_resolves_only_the_missing_addresses_once_each() {
+        let cache = Mutex::new(SymbolCache::new());
+        let asked = std::cell::RefCell::new(Vec::new());
+        let resolve = |ips: &[usize]| {
+            asked.borrow_mut().push(ips.to_vec());
+            ips.iter().map(|&ip| fake(ip)).collect()
+        };
+        SymbolCache::get_or_resolve_all(&cache, &[5], resolve);
+        let symbols = SymbolCache::get_or_resolve_all(&cache, &[9, 5, 3, 9], resolve);
+        assert_eq!(*asked.borrow(), [vec![5], vec![3, 9]]);
+        let lines: Vec<_> = symbols.iter().map(|s| s[0].lineno).collect();
+        assert_eq!(lines, [Some(9), Some(5), Some(3), Some(9)]);
+    }
+
+    #[test]
     fn unresolvable_addresses_still_make_a_frame() {
-        let symbols = resolve_uncached(1);
+        let symbols = &resolve_uncached(&[1])[0];
         assert_eq!(symbols.len(), 1);
         let frame = symbols[0].to_frame(0x1);
         assert_eq!(frame.instruction_addr.as_deref(), Some("0x1"));
