@@ -77,8 +77,15 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     let capture_line = line!() + 1;
     let error_id = sent_id(&capture_error(&err));
 
-    // 2. A message with level warning.
-    let message_id = sent_id(&capture_message("disk almost full", Level::Warning));
+    // 2. A message with level warning, carrying enough data (over 16 KiB) to go out gzipped.
+    let listing = "/var/lib/app/cache/segment-0000.bin  4.0G\n".repeat(150);
+    let message_id = sent_id(&capture_message_with(
+        "disk almost full",
+        Level::Warning,
+        (0..3).fold(CaptureOptions::new(), |o, i| {
+            o.extra(format!("listing{i}"), listing.clone())
+        }),
+    ));
 
     // 3. User, tags, extra, breadcrumbs and a custom fingerprint; two events share a fingerprint.
     watchpost::set_user_context(User::with_id("user-42"));
@@ -181,7 +188,7 @@ fn bugsink_stores_what_we_send_and_relay_accepts_it() {
     assert_eq!(posts.len(), 5);
     assert!(
         posts.iter().any(|p| p.gzipped),
-        "the error envelope is large enough to be gzipped"
+        "the message's envelope is large enough to be gzipped"
     );
     let mut seen = HashSet::new();
     for post in &posts {

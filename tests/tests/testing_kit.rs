@@ -396,7 +396,11 @@ fn large_bodies_arrive_gzipped_and_are_decoded() {
     let server = MockServer::start();
     let long = "x".repeat(8_000);
     with_client(sync_options(&server), || {
-        capture_message(long.clone(), Level::Info)
+        // Over the 16 KiB threshold: the message and two extra values of 8,000 characters.
+        let opts = watchpost::CaptureOptions::new()
+            .extra("a", long.clone())
+            .extra("b", long.clone());
+        watchpost::capture_message_with(long.clone(), Level::Info, opts)
     });
 
     let request = &server.requests()[0];

@@ -361,6 +361,15 @@ impl Transaction {
             r.finished = true;
             taken
         };
+        let Some(client) = &s.client else { return };
+        if !s.decision.sampled {
+            // Nothing was recorded and nothing refers to this span: the context keeps its
+            // decision (passed on downstream) and the weak link dies with the transaction.
+            if s.decision.tracing_enabled {
+                client.record_unsampled_transaction();
+            }
+            return;
+        }
         // Errors captured in the context from now on belong to the trace, not to this span.
         let span_id = s.span_id;
         s.context.update_scope(|scope| {
@@ -371,13 +380,6 @@ impl Transaction {
                 scope.running = None;
             }
         });
-        let Some(client) = &s.client else { return };
-        if !s.decision.sampled {
-            if s.decision.tracing_enabled {
-                client.record_unsampled_transaction();
-            }
-            return;
-        }
         let collected = std::mem::take(&mut *lock(&s.collected));
         let dsc = s.dsc.as_deref().cloned().unwrap_or_else(|| {
             let mut dsc = client.own_dsc(s.trace_id, Some(true));

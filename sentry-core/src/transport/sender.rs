@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Bodies larger than this are gzip-compressed.
-const GZIP_THRESHOLD: usize = 1024;
+/// Bodies larger than this are gzip-compressed. Smaller ones (a message or a short error
+/// event) are sent as they are: compressing them cost the worker more CPU than sending them,
+/// which held back delivery while the application kept the CPUs busy.
+const GZIP_THRESHOLD: usize = 16 * 1024;
 /// How one delivery ended.
 enum Delivery {
     /// 2xx.
