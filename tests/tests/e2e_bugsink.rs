@@ -11,8 +11,8 @@ use tests::peers::{
 };
 use tests::recording::RecordingClient;
 use watchpost::{
-    capture_error, capture_message, capture_message_with, Breadcrumb, CaptureOptions,
-    CaptureOutcome, ClientOptions, Level, SendResult, User,
+    capture_error, capture_message_with, Breadcrumb, CaptureOptions, CaptureOutcome, ClientOptions,
+    Level, SendResult, User,
 };
 
 #[derive(Debug)]
