@@ -275,7 +275,9 @@ pub fn start_transaction(ctx: TransactionContext) -> Transaction {
 /// ```
 pub fn current_transaction() -> Option<Transaction> {
     let shared = Context::current().scope().running.as_ref()?.0.upgrade()?;
-    Some(Transaction { shared })
+    // A finished one is not running any more, even while someone still holds it.
+    let finished = lock(&shared.record).finished;
+    (!finished).then_some(Transaction { shared })
 }
 
 /// A scope's link to the transaction running in its context: weak, so that a transaction

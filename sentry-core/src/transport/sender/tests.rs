@@ -282,8 +282,9 @@ fn flush_sends_pending_drops_as_a_standalone_client_report() {
 fn large_bodies_are_gzipped_and_small_ones_are_not() {
     let client = Scripted::with([]);
     let (t, _) = transport(client.clone(), ClientOptions::new());
-    t.send(event(10)).unwrap();
-    t.send(event(5000)).unwrap();
+    // Under and over the 16 KiB threshold.
+    t.send(event(10_000)).unwrap();
+    t.send(event(20_000)).unwrap();
     let reqs = client.requests.lock().unwrap().clone();
     let gz = |i: usize| {
         reqs[i]
@@ -297,7 +298,7 @@ fn large_bodies_are_gzipped_and_small_ones_are_not() {
     let envs = client.envelopes();
     assert_eq!(
         envs[1].items()[0].payload(),
-        event(5000).items()[0].payload()
+        event(20_000).items()[0].payload()
     );
     assert!(envs[1].headers().contains_key("sent_at"));
 }
