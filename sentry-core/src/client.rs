@@ -509,7 +509,7 @@ impl Core {
             });
             match loaded {
                 Ok(data) => {
-                    let mut item = EnvelopeItem::new("attachment", data.to_vec());
+                    let mut item = EnvelopeItem::new("attachment", data);
                     for (key, value) in attachment.item_headers() {
                         item = item.with_header(key, value);
                     }

@@ -626,6 +626,11 @@ impl ClientOptions {
         Ok(self)
     }
 
+    /// Whether transactions are sampled at all (`traces_sample_rate` or `traces_sampler` set).
+    pub(crate) fn tracing_enabled(&self) -> bool {
+        self.traces_sample_rate.is_some() || self.traces_sampler.is_some()
+    }
+
     /// The Spotlight sidecar URL when Spotlight is on.
     pub(crate) fn spotlight_url_if_on(&self) -> Option<&str> {
         self.spotlight.as_ref()?.as_deref()

@@ -67,7 +67,7 @@ fn transactions(sink: &MockServer) -> Vec<(String, Value, Value)> {
         .collect()
 }
 
-/// Waits until the sink holds `n` transactions (10 s at most).
+/// Waits until the sink holds `n` transactions (20 s at most).
 fn wait_for_transactions(sink: &MockServer, n: usize) -> Vec<(String, Value, Value)> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -97,28 +97,55 @@ fn http_get(url: &str, headers: &[(&str, &str)]) -> u16 {
     req.call().map(|r| r.status().as_u16()).unwrap_or(0)
 }
 
+/// The sink, the Python leaf service (project 2) and ours (project 3, tracing on) calling it;
+/// project 1 is left for a caller. Fields drop in order: our service and client before the
+/// services they call and the sink.
+struct Chain {
+    _runtime: tokio::runtime::Runtime,
+    _guard: watchpost::ClientGuard,
+    _leaf: PythonTraceService,
+    sink: MockServer,
+    host: String,
+    ours: SocketAddr,
+}
+
+impl Chain {
+    fn start() -> Chain {
+        let sink = MockServer::start();
+        let host = sink.url().trim_start_matches("http://").to_owned();
+        let leaf = PythonTraceService::start(&format!("http://leafkey@{host}/2"), None);
+        let guard = watchpost::init(
+            ClientOptions::new()
+                .dsn(format!("http://ourkey@{host}/3"))
+                .use_env(false)
+                .traces_sample_rate(1.0),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ours = serve_ours(&runtime, leaf.call_url());
+        Chain {
+            _runtime: runtime,
+            _guard: guard,
+            _leaf: leaf,
+            sink,
+            host,
+            ours,
+        }
+    }
+}
+
 #[test]
 fn a_trace_goes_through_python_rust_and_python_with_one_id_and_chained_spans() {
-    let sink = MockServer::start();
-    let host = sink.url().trim_start_matches("http://").to_owned();
-    let leaf = PythonTraceService::start(&format!("http://leafkey@{host}/2"), None);
-    let _guard = watchpost::init(
-        ClientOptions::new()
-            .dsn(format!("http://ourkey@{host}/3"))
-            .use_env(false)
-            .traces_sample_rate(1.0),
-    )
-    .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ours = serve_ours(&runtime, leaf.call_url());
+    let chain = Chain::start();
+    let (sink, ours) = (&chain.sink, chain.ours);
     let front = PythonTraceService::start(
-        &format!("http://frontkey@{host}/1"),
+        &format!("http://frontkey@{}/1", chain.host),
         Some(&format!("http://{ours}/chain")),
     );
 
     assert_eq!(http_get(&front.call_url(), &[]), 200);
     assert!(watchpost::flush(Duration::from_secs(10)));
-    let all = wait_for_transactions(&sink, 3);
+    let all = wait_for_transactions(sink, 3);
     assert_eq!(all.len(), 3, "{all:#?}");
     let (_, _, front_tx) = of_project(&all, "1");
     let (_, leaf_dsc, leaf_tx) = of_project(&all, "2");
@@ -151,18 +178,8 @@ fn a_trace_goes_through_python_rust_and_python_with_one_id_and_chained_spans() {
 
 #[test]
 fn a_w3c_traceparent_caller_is_continued_through_to_the_python_leaf() {
-    let sink = MockServer::start();
-    let host = sink.url().trim_start_matches("http://").to_owned();
-    let leaf = PythonTraceService::start(&format!("http://leafkey@{host}/2"), None);
-    let _guard = watchpost::init(
-        ClientOptions::new()
-            .dsn(format!("http://ourkey@{host}/3"))
-            .use_env(false)
-            .traces_sample_rate(1.0),
-    )
-    .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ours = serve_ours(&runtime, leaf.call_url());
+    let chain = Chain::start();
+    let (sink, ours) = (&chain.sink, chain.ours);
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
     let parent = "b7ad6b7169203331";
     let status = http_get(
@@ -171,7 +188,7 @@ fn a_w3c_traceparent_caller_is_continued_through_to_the_python_leaf() {
     );
     assert_eq!(status, 200);
     assert!(watchpost::flush(Duration::from_secs(10)));
-    let all = wait_for_transactions(&sink, 2);
+    let all = wait_for_transactions(sink, 2);
     let (_, _, our_tx) = of_project(&all, "3");
     let (_, leaf_dsc, leaf_tx) = of_project(&all, "2");
     assert_eq!(our_tx["contexts"]["trace"]["trace_id"], trace_id);

@@ -216,6 +216,15 @@ mod tests {
     use crate::event::{Breadcrumb, Exception, LogEntry, User};
     use crate::Level;
 
+    /// `event` as the capture path hands it on, without a stack or a caller's sampling context.
+    fn pending(event: Event) -> PendingEvent {
+        PendingEvent {
+            event,
+            stack: None,
+            dsc: None,
+        }
+    }
+
     fn rich_event() -> Event {
         let mut event = Event {
             level: Level::Warning,
@@ -269,14 +278,7 @@ mod tests {
         });
         for event in events {
             let original = event.clone();
-            let queued = QueuedEvent::new(
-                PendingEvent {
-                    event,
-                    stack: None,
-                    dsc: None,
-                },
-                true,
-            );
+            let queued = QueuedEvent::new(pending(event), true);
             assert!(matches!(queued, QueuedEvent::Compact(_)));
             assert_eq!(queued.event_id(), original.event_id);
             let Ready::Event(back) = queued.into_ready().unwrap() else {
@@ -300,14 +302,7 @@ mod tests {
             .insert("deep".into(), crate::normalize::bound_value(deep));
         crate::normalize::bound_event(&mut event);
         let original = event.clone();
-        let queued = QueuedEvent::new(
-            PendingEvent {
-                event,
-                stack: None,
-                dsc: None,
-            },
-            true,
-        );
+        let queued = QueuedEvent::new(pending(event), true);
         assert!(matches!(queued, QueuedEvent::Compact(_)));
         let Ready::Event(back) = queued.into_ready().unwrap() else {
             panic!("not an event");
@@ -319,14 +314,7 @@ mod tests {
     fn a_short_queue_keeps_the_event_whole() {
         let event = rich_event();
         let id = event.event_id;
-        let queued = QueuedEvent::new(
-            PendingEvent {
-                event,
-                stack: None,
-                dsc: None,
-            },
-            false,
-        );
+        let queued = QueuedEvent::new(pending(event), false);
         assert!(matches!(queued, QueuedEvent::Whole(_)));
         assert_eq!(queued.event_id(), id);
     }
@@ -343,14 +331,7 @@ mod tests {
             }),
             ..Event::default()
         };
-        let QueuedEvent::Compact(c) = QueuedEvent::new(
-            PendingEvent {
-                event,
-                stack: None,
-                dsc: None,
-            },
-            true,
-        ) else {
+        let QueuedEvent::Compact(c) = QueuedEvent::new(pending(event), true) else {
             panic!("not compacted");
         };
         assert!(c.json.len() < 300, "{} bytes", c.json.len());
@@ -358,14 +339,7 @@ mod tests {
     }
 
     fn compact(event: Event) -> CompactEvent {
-        match QueuedEvent::new(
-            PendingEvent {
-                event,
-                stack: None,
-                dsc: None,
-            },
-            true,
-        ) {
+        match QueuedEvent::new(pending(event), true) {
             QueuedEvent::Compact(c) => c,
             other => panic!("not compacted: {other:?}"),
         }

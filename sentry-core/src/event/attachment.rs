@@ -90,10 +90,10 @@ impl Attachment {
 
     /// Its content, at most `limit` bytes: `Err` says why it cannot be sent. A file is read
     /// no further than one byte past the limit.
-    pub(crate) fn load(&self, limit: usize) -> Result<Arc<[u8]>, AttachmentProblem> {
+    pub(crate) fn load(&self, limit: usize) -> Result<Vec<u8>, AttachmentProblem> {
         match &self.data {
             Data::Bytes(b) if b.len() > limit => Err(AttachmentProblem::TooLarge),
-            Data::Bytes(b) => Ok(b.clone()),
+            Data::Bytes(b) => Ok(b.to_vec()),
             Data::Path(path) => {
                 let file = std::fs::File::open(path).map_err(|_| AttachmentProblem::Unreadable)?;
                 let mut data = Vec::new();
@@ -103,7 +103,7 @@ impl Attachment {
                 if data.len() > limit {
                     return Err(AttachmentProblem::TooLarge);
                 }
-                Ok(data.into())
+                Ok(data)
             }
         }
     }

@@ -51,20 +51,19 @@ pub(crate) fn decide(
         sample_rate: 0.0,
         tracing_enabled: false,
     };
-    let Some(options) = client.map(Client::options) else {
+    let Some(options) = client.map(Client::options).filter(|o| o.tracing_enabled()) else {
         return off;
     };
     let rate = if let Some(sampler) = &options.traces_sampler {
         // A panicking sampler samples nothing.
         crate::hooks::guarded(|| sampler(ctx)).unwrap_or(0.0)
-    } else if let Some(rate) = options.traces_sample_rate {
+    } else {
         match ctx.parent_sampled {
             Some(true) => 1.0,
             Some(false) => 0.0,
-            None => rate,
+            // Set: tracing is enabled and there is no sampler.
+            None => options.traces_sample_rate.unwrap_or(0.0),
         }
-    } else {
-        return off;
     };
     let rate = if rate.is_finite() {
         rate.clamp(0.0, 1.0)

@@ -175,10 +175,9 @@ fn start_request_transaction<B>(req: &http::Request<B>, context: &Context) -> Op
     };
     let name = format!("{} {target}", req.method());
     context.update_scope(|s| s.transaction = Some(name.clone()));
-    let tracing = context.client().is_some_and(|c| {
-        let o = c.options();
-        o.traces_sample_rate.is_some() || o.traces_sampler.is_some()
-    });
+    let tracing = context
+        .client()
+        .is_some_and(|c| c.options().tracing_enabled());
     if !tracing {
         return None;
     }

@@ -96,8 +96,7 @@ where
 
 /// Whether the current context's client samples transactions at all.
 fn tracing_on() -> bool {
-    crate::Context::current().client().is_some_and(|c| {
-        let o = c.options();
-        o.traces_sample_rate.is_some() || o.traces_sampler.is_some()
-    })
+    crate::Context::current()
+        .client()
+        .is_some_and(|c| c.options().tracing_enabled())
 }

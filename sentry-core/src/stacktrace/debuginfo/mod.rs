@@ -175,7 +175,7 @@ impl Session<'_> {
     }
 }
 
-/// The context of unit `hull`, made on first use in this session.
+/// The context of unit `hull`, made the first time this stack trace needs it.
 fn unit<'s, 'a>(
     units: &'s mut Vec<(usize, Option<Context<'a>>)>,
     elf: &Elf<'a>,
