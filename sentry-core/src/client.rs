@@ -120,16 +120,22 @@ impl Client {
 
     fn spawn_worker(core: &Arc<Core>) -> Option<Worker<QueuedEvent>> {
         let o = &core.options;
-        let config = WorkerConfig {
+        let mut config = WorkerConfig {
             capacity: o.queue_capacity,
             max_bytes: o.queue_max_bytes,
             policy: o.queue_overflow_policy,
             debug: o.debug,
             sends: true,
-            after_upkeep: Some(release_idle_debug_info),
+            after_upkeep: None,
             lower_priority: o.lower_thread_priority,
             nap_for: crate::transport::STAY_NAPPING,
         };
+        let housekeeping_core = Arc::downgrade(core);
+        config.after_upkeep = Some(Arc::new(move || {
+            if let Some(core) = housekeeping_core.upgrade() {
+                core.housekeeping();
+            }
+        }));
         let worker_core = core.clone();
         let run = move |q: QueuedEvent| match worker_core.unqueue(q) {
             Ok(Ready::Event(pending)) => {
@@ -198,10 +204,20 @@ impl Client {
         self.core.stats.snapshot()
     }
 
+    /// Sends what the client buffers rather than queues one by one, due or not: queued for
+    /// the worker in background mode, sent here in sync mode. Before a flush and at shutdown.
+    fn send_buffered(&self) {
+        for envelope in self.core.take_buffered(true) {
+            // Failures are counted by the queue or the transport.
+            let _ = self.send_envelope(Uuid::new_v4(), envelope);
+        }
+    }
+
     /// Waits until the events captured so far are delivered (or dropped and counted), and the
     /// offline cache, when there is one, is empty; at most `timeout`. False when anything is
     /// still queued or cached at the deadline.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        self.send_buffered();
         let deadline = Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
         // The spill writer first: what it writes, the worker's upkeep then resends.
@@ -343,6 +359,7 @@ impl Client {
     /// Drains the spill writer, then the worker, within `shutdown_timeout` in all; what is left
     /// is counted and reported in a last client report (see [`Worker::shutdown`]).
     pub(crate) fn shutdown(&self) -> bool {
+        self.send_buffered();
         let deadline = Instant::now() + self.core.options.shutdown_timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
         let spilled = self.spill.as_ref().is_none_or(|s| s.shutdown(left()));
@@ -352,6 +369,23 @@ impl Client {
 }
 
 impl Core {
+    /// The sending worker's housekeeping, after each upkeep (at least every 5 s): debug info
+    /// not used for a while is released, and buffered items that are due are sent.
+    fn housekeeping(&self) {
+        crate::stacktrace::release_if_idle(crate::stacktrace::RELEASE_AFTER);
+        for envelope in self.take_buffered(false) {
+            // Failures are counted and logged by the transport.
+            let _ = self.transport.send(envelope);
+        }
+    }
+
+    /// Envelopes of the items the client buffers rather than queues one by one: those that are
+    /// due, or (`all`) everything buffered.
+    fn take_buffered(&self, all: bool) -> Vec<Envelope> {
+        let _ = all;
+        Vec::new()
+    }
+
     fn apply_defaults(&self, event: &mut Event) {
         let o = &self.options;
         let d = &self.defaults;
@@ -605,9 +639,4 @@ impl Core {
         crate::normalize::normalize_or_drop(&mut event, &self.stats)?;
         Ok(event)
     }
-}
-
-/// The worker's housekeeping: debug info not used for a while is released.
-fn release_idle_debug_info() {
-    crate::stacktrace::release_if_idle(crate::stacktrace::RELEASE_AFTER);
 }

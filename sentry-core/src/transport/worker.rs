@@ -235,7 +235,7 @@ impl<J: Job> std::fmt::Debug for Worker<J> {
 }
 
 /// How the worker is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct WorkerConfig {
     pub(crate) capacity: usize,
     /// The most the queued jobs may be charged in all (`Job::bytes`).
@@ -246,8 +246,9 @@ pub(crate) struct WorkerConfig {
     /// its retries when shutdown gives up. False for a worker that only writes to disk.
     pub(crate) sends: bool,
     /// Run after each upkeep (at least every 5 s with the HTTP transport) by a worker that
-    /// sends: housekeeping such as releasing idle debug info.
-    pub(crate) after_upkeep: Option<fn()>,
+    /// sends: housekeeping such as releasing idle debug info and sending buffered items that
+    /// are due. May run on the worker and the booster at once.
+    pub(crate) after_upkeep: Option<Housekeeping>,
     /// Run the thread below the spawning thread's priority (see `thread_priority`).
     pub(crate) lower_priority: bool,
     /// How long after its last job the worker naps rather than sleeps (see `sleep`); zero:
@@ -515,11 +516,14 @@ impl<J: Job> Worker<J> {
     }
 }
 
+/// A sending worker's housekeeping, run after each upkeep.
+pub(crate) type Housekeeping = Arc<dyn Fn() + Send + Sync>;
+
 /// The upkeep a sending worker runs: the transport's, then its own housekeeping.
 #[derive(Clone)]
 struct Upkeep {
     transport: Arc<dyn Transport>,
-    after: Option<fn()>,
+    after: Option<Housekeeping>,
 }
 
 impl Upkeep {
@@ -527,8 +531,8 @@ impl Upkeep {
     fn run(&self) -> Duration {
         let wait = catch_unwind(AssertUnwindSafe(|| self.transport.upkeep()))
             .unwrap_or(Duration::from_secs(1));
-        if let Some(after) = self.after {
-            let _ = catch_unwind(after);
+        if let Some(after) = &self.after {
+            let _ = catch_unwind(AssertUnwindSafe(|| after()));
         }
         wait
     }

@@ -203,7 +203,7 @@ fn housekeeping_runs_after_each_upkeep() {
     let w = Worker::spawn(
         "t",
         WorkerConfig {
-            after_upkeep: Some(count),
+            after_upkeep: Some(Arc::new(count)),
             ..config(10, QueueOverflowPolicy::DropNewest)
         },
         t.clone(),
