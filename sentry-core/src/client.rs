@@ -22,6 +22,7 @@ use crate::error::SendError;
 use crate::event::{AttachmentProblem, Event};
 use crate::hooks::guarded;
 use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
+use crate::session::{distinct_id, EventHealth, Sessions};
 use crate::source_rules::SourceRules;
 use crate::stacktrace::{annotate_symbolized, RawStacktrace, ResolveConfig};
 use crate::trace::{own_dsc, Dsc, DscSource, TraceId};
@@ -52,6 +53,8 @@ pub(crate) struct Core {
     defaults: Defaults,
     source_rules: SourceRules,
     pub(crate) stats: Arc<Stats>,
+    /// Release health, when tracked.
+    sessions: Option<Sessions>,
 }
 
 impl fmt::Debug for Core {
@@ -86,6 +89,7 @@ impl Client {
         stats: Arc<Stats>,
     ) -> Client {
         let defaults = Defaults::collect(&options);
+        let sessions = Sessions::start(&options);
         let source_rules = SourceRules::new(&options);
         let public_key = options
             .dsn
@@ -100,6 +104,7 @@ impl Client {
             defaults,
             source_rules,
             stats,
+            sessions,
         });
         // In sync mode events are sent inline; a worker runs only for the transport's upkeep
         // (resending the offline cache).
@@ -200,6 +205,11 @@ impl Client {
         &self.core.options
     }
 
+    /// Release health, when tracked.
+    pub(crate) fn sessions(&self) -> Option<&Sessions> {
+        self.core.sessions.as_ref()
+    }
+
     pub(crate) fn stats(&self) -> TransportStats {
         self.core.stats.snapshot()
     }
@@ -280,6 +290,13 @@ impl Client {
         }
 
         let event_id = event.event_id;
+        let health = match &core.sessions {
+            Some(_) => EventHealth::of(&event),
+            None => EventHealth::Fine,
+        };
+        let did = (health != EventHealth::Fine)
+            .then(|| distinct_id(&event))
+            .flatten();
         let pending = PendingEvent { event, stack, dsc };
         let outcome = match self.background_worker() {
             Some(worker) => {
@@ -293,8 +310,22 @@ impl Client {
             CaptureOutcome::Sent { .. } | CaptureOutcome::Queued { .. }
         ) {
             ctx.set_last_event(event_id, source);
+            if health != EventHealth::Fine {
+                self.record_session_event(ctx, health, did);
+            }
         }
         outcome
+    }
+
+    /// Counts an error event against its session: the request's, when it was captured in one,
+    /// else the application's (whose update, when due, is sent now).
+    fn record_session_event(&self, ctx: &Context, health: EventHealth, did: Option<String>) {
+        if let Some(request) = ctx.request_session() {
+            request.record(health);
+        } else if let Some(update) = self.sessions().and_then(|s| s.record_event(health, did)) {
+            // Counted by the queue or the transport when it cannot go.
+            let _ = self.send_envelope(Uuid::new_v4(), update);
+        }
     }
 
     /// Sends an envelope that is not an event (user feedback) the way events go: queued for the
@@ -359,6 +390,9 @@ impl Client {
     /// Drains the spill writer, then the worker, within `shutdown_timeout` in all; what is left
     /// is counted and reported in a last client report (see [`Worker::shutdown`]).
     pub(crate) fn shutdown(&self) -> bool {
+        if let Some(sessions) = self.sessions() {
+            sessions.close();
+        }
         self.send_buffered();
         let deadline = Instant::now() + self.core.options.shutdown_timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
@@ -382,8 +416,9 @@ impl Core {
     /// Envelopes of the items the client buffers rather than queues one by one: those that are
     /// due, or (`all`) everything buffered.
     fn take_buffered(&self, all: bool) -> Vec<Envelope> {
-        let _ = all;
-        Vec::new()
+        let mut envelopes = Vec::new();
+        envelopes.extend(self.sessions.as_ref().and_then(|s| s.take_due(all)));
+        envelopes
     }
 
     fn apply_defaults(&self, event: &mut Event) {

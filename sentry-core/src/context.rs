@@ -14,12 +14,13 @@
 
 use crate::client::Client;
 use crate::scope::Scope;
+use crate::session::RequestSession;
 use crate::trace::{Dsc, TraceId};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context as TaskContext, Poll};
 use uuid::Uuid;
 
@@ -54,6 +55,9 @@ struct Inner {
     /// [`MAX_FORK_DEPTH`]): an event captured here is their last event too.
     forked_from: Vec<LastEvent>,
     client: Option<Arc<Client>>,
+    /// The request session events captured here count against (tower layer, request mode);
+    /// forks share it.
+    request_session: OnceLock<Arc<RequestSession>>,
 }
 
 /// A context: the scope (tags, user, extra, breadcrumbs) that events captured "inside" it carry,
@@ -118,8 +122,29 @@ impl Context {
                 last_event,
                 forked_from,
                 client,
+                request_session: OnceLock::new(),
             }),
         }
+    }
+
+    /// A copy built by `build` that keeps this context's request session.
+    fn inheriting(self, from: &Context) -> Context {
+        if let Some(session) = from.request_session() {
+            let _ = self.inner.request_session.set(session);
+        }
+        self
+    }
+
+    /// The request session of this context, if it belongs to a request (tower layer, request
+    /// mode).
+    pub(crate) fn request_session(&self) -> Option<Arc<RequestSession>> {
+        self.inner.request_session.get().cloned()
+    }
+
+    /// Makes this (new) context a request's: events captured in it and its forks count against
+    /// `session`. Has no effect when it already has one.
+    pub(crate) fn set_request_session(&self, session: Arc<RequestSession>) {
+        let _ = self.inner.request_session.set(session);
     }
 
     /// The current thread's context (created empty on first use).
@@ -153,6 +178,7 @@ impl Context {
             forked_from,
             self.inner.client.clone(),
         )
+        .inheriting(self)
     }
 
     /// A copy that shares this context's last event (used by [`with_scope`]).
@@ -163,6 +189,7 @@ impl Context {
             self.inner.forked_from.clone(),
             self.inner.client.clone(),
         )
+        .inheriting(self)
     }
 
     /// A new context whose events go to `client` instead of the global one (testing kit).

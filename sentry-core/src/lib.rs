@@ -74,6 +74,7 @@ mod normalize;
 mod options;
 pub mod protocol;
 mod scope;
+mod session;
 mod source_context;
 mod source_rules;
 mod stacktrace;
@@ -111,6 +112,7 @@ pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use protocol::{Attachment, Breadcrumb, Event, Level, User};
 pub use scope::Scope;
+pub use session::SessionMode;
 // `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
 pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;

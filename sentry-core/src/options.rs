@@ -1,6 +1,7 @@
 //! `ClientOptions`: every setting of the SDK, with the Elixir client's option names in the docs.
 
 use crate::hooks::{AfterSend, BeforeSend, Filter};
+use crate::session::SessionMode;
 use crate::source_context::SourceTable;
 use crate::trace::SamplingContext;
 use crate::transport::HttpClient;
@@ -97,6 +98,8 @@ pub struct ClientOptions {
     pub(crate) spotlight: Option<Option<String>>,
     pub(crate) send_client_reports: bool,
     pub(crate) lower_thread_priority: bool,
+    pub(crate) auto_session_tracking: bool,
+    pub(crate) session_mode: SessionMode,
 }
 
 impl Default for ClientOptions {
@@ -146,6 +149,8 @@ impl Default for ClientOptions {
             spotlight: None,
             send_client_reports: true,
             lower_thread_priority: true,
+            auto_session_tracking: false,
+            session_mode: SessionMode::Application,
         }
     }
 }
@@ -463,6 +468,26 @@ impl ClientOptions {
         self
     }
 
+    /// Track release health: sessions, from which Sentry's releases page shows crash-free
+    /// sessions and users. Default false (as in the official Rust SDK). Needs a
+    /// [`release`](Self::release); without one no sessions are sent and a warning is logged.
+    /// See [`session_mode`](Self::session_mode) and the [`SessionMode`] variants.
+    #[must_use]
+    pub fn auto_session_tracking(mut self, on: bool) -> Self {
+        self.auto_session_tracking = on;
+        self
+    }
+
+    /// How sessions are tracked when [`auto_session_tracking`](Self::auto_session_tracking)
+    /// is on: one per run of the process ([`SessionMode::Application`], the default), or one
+    /// per request through the [`tower`](crate::tower) layer, sent as per-minute aggregates
+    /// ([`SessionMode::Request`], for services).
+    #[must_use]
+    pub fn session_mode(mut self, mode: SessionMode) -> Self {
+        self.session_mode = mode;
+        self
+    }
+
     /// Send personal data (unscrubbed headers, cookies, IPs); default false.
     #[must_use]
     pub fn send_default_pii(mut self, on: bool) -> Self {
@@ -750,6 +775,8 @@ impl fmt::Debug for ClientOptions {
             .field("queue_max_bytes", &self.queue_max_bytes)
             .field("cache_dir", &self.cache_dir)
             .field("spotlight", &self.spotlight_url_if_on())
+            .field("auto_session_tracking", &self.auto_session_tracking)
+            .field("session_mode", &self.session_mode)
             .finish_non_exhaustive()
     }
 }

@@ -6,6 +6,7 @@ use super::report::{
     report_caught_panic, report_handler_panic, report_server_error, PanicResponse,
 };
 use crate::context::Context;
+use crate::session::RequestSessionGuard;
 use crate::trace::{SpanStatus, Transaction};
 use std::fmt;
 use std::future::Future;
@@ -23,6 +24,7 @@ pin_project_lite::pin_project! {
         panic_response: Arc<P>,
         request_line: Option<String>,
         transaction: Option<Transaction>,
+        session: Option<RequestSessionGuard>,
     }
 }
 
@@ -51,6 +53,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
         panic_response: Arc<P>,
         request_line: Option<String>,
         transaction: Option<Transaction>,
+        session: Option<RequestSessionGuard>,
     ) -> Self {
         ResponseFuture {
             state: State::Running { future },
@@ -59,6 +62,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
             panic_response,
             request_line,
             transaction,
+            session,
         }
     }
 
@@ -69,6 +73,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
         settings: Arc<Settings>,
         panic_response: Arc<P>,
         transaction: Option<Transaction>,
+        session: Option<RequestSessionGuard>,
     ) -> Self {
         ResponseFuture {
             state: State::Ready {
@@ -79,6 +84,7 @@ impl<F, P, B> ResponseFuture<F, P, B> {
             panic_response,
             request_line: None,
             transaction,
+            session,
         }
     }
 }
@@ -99,7 +105,11 @@ where
                 this.state.set(State::Done);
                 return match response {
                     Some(response) => {
-                        finish(this.transaction.take(), Some(response.status().as_u16()));
+                        finish(
+                            this.transaction.take(),
+                            this.session.take(),
+                            Some(response.status().as_u16()),
+                        );
                         Poll::Ready(Ok(response))
                     }
                     None => Poll::Pending,
@@ -129,7 +139,7 @@ where
                 });
                 this.state.set(State::Done);
                 let status = output.as_ref().ok().map(|r| r.status().as_u16());
-                finish(this.transaction.take(), status);
+                finish(this.transaction.take(), this.session.take(), status);
                 Poll::Ready(output)
             }
             Err(payload) => {
@@ -144,16 +154,27 @@ where
                     let panic = report_handler_panic(payload_message(&*payload), escaped);
                     this.panic_response.panic_response(&panic)
                 });
-                finish(this.transaction.take(), Some(response.status().as_u16()));
+                finish(
+                    this.transaction.take(),
+                    this.session.take(),
+                    Some(response.status().as_u16()),
+                );
                 Poll::Ready(Ok(response))
             }
         }
     }
 }
 
-/// Finishes the request's transaction with the response status (`None`: the service failed
-/// without a response).
-fn finish(transaction: Option<Transaction>, status: Option<u16>) {
+/// Finishes the request's transaction and counts its session with the response status
+/// (`None`: the service failed without a response).
+fn finish(
+    transaction: Option<Transaction>,
+    session: Option<RequestSessionGuard>,
+    status: Option<u16>,
+) {
+    if let Some(session) = session {
+        session.finish(status);
+    }
     let Some(tx) = transaction else { return };
     match status {
         Some(code) => {

@@ -7,6 +7,7 @@ use super::layer::Settings;
 use super::report::{report_caught_panic, report_handler_panic, PanicResponse};
 use super::scrub::LayerBodyScrubber;
 use crate::context::Context;
+use crate::session::{RequestSessionGuard, SessionMode};
 use crate::trace::{start_transaction, Transaction, TransactionContext, TransactionSource};
 use std::fmt;
 use std::sync::Arc;
@@ -57,6 +58,7 @@ where
 
     fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
         let context = self.settings.request_context();
+        let session = start_request_session(&context);
         let send_default_pii = context.client().map(|c| c.options().send_default_pii);
         let transaction = send_default_pii.and_then(|_| {
             // The request's own trace: the one its headers continue, or a new one.
@@ -88,6 +90,7 @@ where
                     self.panic_response.clone(),
                     request_line,
                     transaction,
+                    session,
                 )
             }
             Err(payload) => {
@@ -105,6 +108,7 @@ where
                     self.settings.clone(),
                     self.panic_response.clone(),
                     transaction,
+                    session,
                 )
             }
         }
@@ -185,6 +189,21 @@ fn start_request_transaction<B>(req: &http::Request<B>, context: &Context) -> Op
         .run(|| start_transaction(TransactionContext::new(name, "http.server").source(source)));
     tx.set_data("http.request.method", req.method().as_str());
     Some(tx)
+}
+
+/// The request's session, when sessions are tracked per request: events captured in the
+/// request's context count against it.
+fn start_request_session(context: &Context) -> Option<RequestSessionGuard> {
+    let client = context.client()?;
+    let per_request = client
+        .sessions()
+        .is_some_and(|s| s.mode() == SessionMode::Request);
+    if !per_request {
+        return None;
+    }
+    let (guard, session) = RequestSessionGuard::start(client);
+    context.set_request_session(session);
+    Some(guard)
 }
 
 /// The route template the router matched, when it says (axum's `MatchedPath`, feature `axum`).
