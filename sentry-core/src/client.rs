@@ -116,11 +116,18 @@ impl Client {
             && core.transport.can_store())
         .then(|| Self::spawn_spill(&core))
         .flatten();
-        Client {
+        let client = Client {
             core,
             worker,
             spill,
+        };
+        // The session opened now (and the abnormal ends of earlier runs) go out before any
+        // update of it.
+        if let Some(envelope) = client.sessions().and_then(|s| s.take_due(false)) {
+            // Counted by the queue or the transport when it cannot go.
+            let _ = client.send_envelope(Uuid::new_v4(), envelope);
         }
+        client
     }
 
     fn spawn_worker(core: &Arc<Core>) -> Option<Worker<QueuedEvent>> {

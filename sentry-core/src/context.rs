@@ -143,6 +143,7 @@ impl Context {
 
     /// Makes this (new) context a request's: events captured in it and its forks count against
     /// `session`. Has no effect when it already has one.
+    #[cfg(feature = "tower")]
     pub(crate) fn set_request_session(&self, session: Arc<RequestSession>) {
         let _ = self.inner.request_session.set(session);
     }

@@ -45,6 +45,10 @@ Run it with the venv's python (<repo>/.venv/bin/python, made by scripts/setup-pe
       Prints {"items": [...]}: the item headers of the envelope the real sentry-sdk makes for a
       message event with a scope attachment (bytes, filename `config.toml`, content type
       `text/plain`): the shape oracle for attachments.
+  peer.py session-items
+      Prints {"session", "sessions"}: the payload the real sentry-sdk sends for an application
+      session with two handled errors ended normally, and the request-mode aggregate of a fine
+      request and one with errors: the shape oracle for release health.
   peer.py parse-envelope
       Reads raw envelope bytes on stdin, parses them with the Python SDK's Envelope.deserialize and
       prints {"headers", "items": [{"headers", "raw_headers", "type", "payload_json", "payload_len",
@@ -611,6 +615,47 @@ def cmd_attachment_items(_args):
     sys.stdout.write("\n")
 
 
+def cmd_session_items(_args):
+    import sentry_sdk
+    from sentry_sdk.transport import Transport
+
+    kept = []
+
+    class Keep(Transport):
+        def capture_envelope(self, envelope):
+            kept.append(envelope)
+
+    sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Keep, release="app@1.0",
+                    environment="production", default_integrations=False)
+    scope = sentry_sdk.get_isolation_scope()
+    # An application session with handled errors, ended normally.
+    scope.start_session(session_mode="application")
+    for problem in ("first problem", "second problem"):
+        try:
+            raise ValueError(problem)
+        except ValueError:
+            sentry_sdk.capture_exception()
+    scope.end_session()
+    # Request sessions, one fine and one with an error, aggregated.
+    for fails in (False, True):
+        scope.start_session(session_mode="request")
+        if fails:
+            sentry_sdk.capture_message("a handled problem", level="error")
+            try:
+                raise ValueError("request problem")
+            except ValueError:
+                sentry_sdk.capture_exception()
+        scope.end_session()
+    sentry_sdk.flush()
+    out = {}
+    for env in kept:
+        for item in env.items:
+            if item.type in ("session", "sessions"):
+                out[item.type] = item.payload.json
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -635,6 +680,7 @@ def main():
     sub.add_parser("parse-envelope").set_defaults(func=cmd_parse_envelope)
     sub.add_parser("checkin-items").set_defaults(func=cmd_checkin_items)
     sub.add_parser("attachment-items").set_defaults(func=cmd_attachment_items)
+    sub.add_parser("session-items").set_defaults(func=cmd_session_items)
     p = sub.add_parser("trace-service")
     p.add_argument("--dsn", required=True)
     p.add_argument("--next", help="the URL `GET /call` calls, with the trace headers")

@@ -665,6 +665,15 @@ pub fn python_checkin_items() -> Vec<Value> {
     }
 }
 
+/// The `session` and `sessions` payloads the real Python SDK sends for an application session
+/// with handled errors and for request-mode aggregates (see `peer.py session-items`), as
+/// `{"session": ..., "sessions": ...}`.
+pub fn python_session_items() -> Value {
+    let args = ["session-items"];
+    let out = run_peer(&args, b"");
+    parse_json_output(&args, &out)
+}
+
 /// The item headers of the envelope the real Python SDK makes for a message event with an
 /// attachment (see `peer.py attachment-items`).
 pub fn python_attachment_items() -> Vec<Value> {

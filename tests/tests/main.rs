@@ -27,6 +27,7 @@ mod offline_cache;
 mod options_effects;
 mod peers_selftest;
 mod readme_install;
+mod sessions;
 mod source_attribution;
 mod source_rebuild;
 mod testing_kit;

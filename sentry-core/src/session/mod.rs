@@ -29,7 +29,9 @@ use crate::options::ClientOptions;
 use crate::Level;
 use aggregate::Aggregates;
 use application::AppSession;
-pub(crate) use request::{RequestSession, RequestSessionGuard};
+pub(crate) use request::RequestSession;
+#[cfg(feature = "tower")]
+pub(crate) use request::RequestSessionGuard;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -40,7 +42,8 @@ pub enum SessionMode {
     /// One session per run of the process. The default.
     #[default]
     Application,
-    /// One session per request through the tower layer, sent as aggregates.
+    /// One session per request through the tower layer (feature `tower`), sent as per-minute
+    /// aggregates. Requests are counted only where the layer runs.
     Request,
 }
 
@@ -89,6 +92,7 @@ pub(crate) fn distinct_id(event: &Event) -> Option<String> {
 /// The client's session tracking: the application session or the request aggregates.
 #[derive(Debug)]
 pub(crate) struct Sessions {
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     mode: SessionMode,
     release: String,
     environment: String,
@@ -137,6 +141,7 @@ impl Sessions {
     }
 
     /// The mode sessions are tracked in.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn mode(&self) -> SessionMode {
         self.mode
     }
@@ -153,6 +158,7 @@ impl Sessions {
     }
 
     /// Counts a finished request session into the aggregates.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     fn record_request(&self, outcome: aggregate::Outcome, started_secs: u64) {
         lock(&self.aggregates).add(started_secs, outcome);
     }

@@ -1,5 +1,8 @@
 //! Request-mode sessions: what the tower layer keeps per request.
 
+// Request sessions come from the tower layer: without it, nothing here runs.
+#![cfg_attr(not(feature = "tower"), allow(dead_code))]
+
 use super::aggregate::Outcome;
 use super::update::epoch_secs;
 use super::EventHealth;
