@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use tests::peers::{python_attachment_items, python_parse_envelope, Bugsink};
-use watchpost::testing::{with_client, MockServer};
+use watchpost::testing::{with_client, MockResponse, MockServer};
 use watchpost::{
     capture_message_with, Attachment, CaptureOptions, ClientOptions, DropReason, Level, SendResult,
 };
@@ -90,6 +90,31 @@ fn an_attachment_over_the_limit_or_unreadable_is_left_out_and_counted() {
     };
     assert_eq!(dropped(DropReason::SendError), Some(2));
     assert_eq!(dropped(DropReason::InternalSdkError), Some(1));
+}
+
+#[test]
+fn rate_limited_attachments_are_left_out_and_counted_while_the_event_goes() {
+    let server = MockServer::start();
+    server.respond_with(MockResponse::ok().header("X-Sentry-Rate-Limits", "60:attachment:key"));
+    let stats = with_client(options(&server), || {
+        capture_message_with("before the limit", Level::Error, CaptureOptions::new());
+        for n in 0..3 {
+            let opts = CaptureOptions::new()
+                .attachment(Attachment::bytes("a.txt", vec![b'a'; 10]))
+                .attachment(Attachment::bytes("b.txt", vec![b'b'; 10]));
+            capture_message_with(format!("limited {n}"), Level::Error, opts);
+        }
+        watchpost::stats()
+    });
+    assert_eq!(server.events().len(), 4, "events are not limited");
+    assert!(attachments(&server).is_empty());
+    assert_eq!(
+        stats
+            .dropped
+            .get(&(DropReason::RatelimitBackoff, "attachment".to_owned())),
+        Some(&6)
+    );
+    assert_eq!(stats.dropped_total(), 6, "{stats:?}");
 }
 
 #[test]

@@ -6,8 +6,8 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use tests::peers::{python_checkin_items, python_parse_envelope};
 use watchpost::crons::{with_monitor, IntervalUnit, MonitorConfig, MonitorSchedule};
-use watchpost::testing::{with_client, MockServer};
-use watchpost::{ClientOptions, SendResult};
+use watchpost::testing::{with_client, MockResponse, MockServer};
+use watchpost::{ClientOptions, DropReason, Level, SendResult};
 
 fn options(server: &MockServer) -> ClientOptions {
     ClientOptions::new()
@@ -74,6 +74,28 @@ fn a_job_that_succeeds_fails_or_panics_opens_and_closes_its_check_in() {
     let raw = server.requests()[0].body.clone();
     let parsed = python_parse_envelope(&raw);
     assert_eq!(parsed["items"][0]["type"], "check_in");
+}
+
+#[test]
+fn rate_limited_check_ins_are_dropped_and_counted_while_events_go() {
+    let server = MockServer::start();
+    server.respond_with(MockResponse::ok().header("X-Sentry-Rate-Limits", "60:monitor:key"));
+    let stats = with_client(options(&server), || {
+        watchpost::capture_message("before the limit", Level::Error);
+        let ran = with_monitor("nightly-report", Some(config()), || Ok::<_, String>(1));
+        assert_eq!(ran, Ok(1), "the job runs whatever the limit");
+        watchpost::capture_message("after the job", Level::Error);
+        watchpost::stats()
+    });
+    assert!(check_ins(&server).is_empty());
+    assert_eq!(server.events().len(), 2, "events are not limited");
+    assert_eq!(
+        stats
+            .dropped
+            .get(&(DropReason::RatelimitBackoff, "monitor".to_owned())),
+        Some(&2),
+        "the opening and the closing check-in: {stats:?}"
+    );
 }
 
 /// The keys of a check-in that Sentry reads, and their JSON types (`null` counts as absent).
