@@ -2,6 +2,9 @@
 //! failing one (`JOB_FAIL=1`) each send their check-ins with the monitor's config, an event with
 //! a file attached, and their session.
 
+// A failed unwrap in a test is the test failing.
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use std::process::Command;
 use watchpost::testing::MockServer;
