@@ -215,3 +215,29 @@ fn application_mode_sends_the_opening_update_then_the_closing_one() {
     let update = closing.items()[0].payload_json().unwrap();
     assert_eq!(update["status"], "exited");
 }
+
+#[test]
+fn request_aggregates_go_every_60_seconds_or_when_all_are_asked_for() {
+    let s = Sessions::start(
+        &ClientOptions::new()
+            .auto_session_tracking(true)
+            .release("a@1")
+            .session_mode(SessionMode::Request),
+    )
+    .unwrap();
+    s.record_request(Outcome::Exited, 1_764_864_000);
+    assert!(s.take_due(false).is_none(), "not due yet");
+    let earlier = std::time::Instant::now()
+        .checked_sub(std::time::Duration::from_secs(61))
+        .unwrap();
+    *s.last_aggregate.lock().unwrap() = earlier;
+    let due = s.take_due(false).expect("due after 60 s");
+    let item = due.items()[0].payload_json().unwrap();
+    assert_eq!(due.items()[0].ty(), "sessions");
+    assert_eq!(item["aggregates"][0]["exited"], 1);
+    assert_eq!(item["attrs"]["release"], "a@1");
+    s.record_request(Outcome::Crashed, 1_764_864_000);
+    assert!(s.take_due(false).is_none(), "the clock starts again");
+    assert!(s.take_due(true).is_some());
+    assert!(s.take_due(true).is_none(), "nothing left");
+}
