@@ -70,6 +70,7 @@ mod event;
 mod feedback;
 mod hooks;
 mod integrations;
+pub mod logs;
 mod normalize;
 mod options;
 pub mod protocol;
@@ -99,7 +100,7 @@ pub use context::{
 pub use dsn::{Dsn, DsnError};
 pub use error::{Error, SendError};
 pub use feedback::{capture_user_feedback, ReportDialog, UserFeedback};
-pub use hooks::{AfterSend, BeforeSend, Filter};
+pub use hooks::{AfterSend, BeforeSend, BeforeSendLog, Filter};
 #[cfg(feature = "anyhow")]
 pub use integrations::anyhow::{capture_anyhow, capture_anyhow_with};
 #[cfg(feature = "log")]
@@ -111,7 +112,8 @@ pub use integrations::tracing;
 pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use protocol::{Attachment, Breadcrumb, Event, Level, User};
 pub use scope::Scope;
-// `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
+// `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`, the `logger_*!`
+// macros from `logs/mod.rs`.
 pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};

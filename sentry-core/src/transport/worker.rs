@@ -44,6 +44,11 @@ pub(crate) trait Job: Send + 'static {
     fn bytes(&self) -> usize {
         0
     }
+
+    /// Counts it as not delivered, for `reason`: by default one item of its category.
+    fn record_drop(&self, stats: &Stats, reason: DropReason) {
+        stats.record_drop(reason, self.category(), 1);
+    }
 }
 
 enum Task<J> {
@@ -183,8 +188,7 @@ impl<J: Job> Shared<J> {
             match task {
                 Task::Job(job) => {
                     self.left_queue(&job);
-                    self.stats
-                        .record_drop(DropReason::NetworkError, job.category(), 1);
+                    job.record_drop(&self.stats, DropReason::NetworkError);
                     dropped += 1;
                 }
                 Task::Flush(id) => last_marker = last_marker.max(id),
