@@ -92,6 +92,23 @@ impl LogValue {
     }
 }
 
+impl From<&Value> for LogValue {
+    /// A JSON value: booleans, numbers and strings keep their type, anything else is its JSON
+    /// text.
+    fn from(v: &Value) -> Self {
+        match v {
+            Value::Bool(b) => LogValue::Boolean(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => LogValue::Integer(i),
+                (None, Some(f)) if n.is_f64() => LogValue::Double(f),
+                _ => LogValue::String(n.to_string()),
+            },
+            Value::String(s) => LogValue::String(s.clone()),
+            other => LogValue::String(other.to_string()),
+        }
+    }
+}
+
 impl From<String> for LogValue {
     fn from(v: String) -> Self {
         LogValue::String(v)
