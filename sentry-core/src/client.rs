@@ -210,12 +210,13 @@ impl Client {
         self.core.stats.snapshot()
     }
 
-    /// Sends what the client buffers rather than queues one by one, due or not: in background
-    /// mode the worker is asked to (so `before_send_log` runs there), sent here in sync mode
-    /// or when the queue has no room for the request. Before a flush and at shutdown.
+    /// Sends what the client buffers rather than queues one by one, due or not: queued for
+    /// the worker in background mode, sent here in sync mode. With logs buffered, the worker
+    /// is asked to build and send it all (so `before_send_log` runs there), when its queue has
+    /// room for the request. Before a flush and at shutdown.
     fn send_buffered(&self) {
         if let Some(worker) = self.background_worker() {
-            if self.queue_send_buffered(worker, true) {
+            if self.has_buffered_logs() && self.queue_send_buffered(worker, true) {
                 return;
             }
         }

@@ -85,17 +85,17 @@ impl Client {
         }
     }
 
-    /// Queues a send of what the client buffers; false when the queue has no room for it.
+    /// Queues a send of what the client buffers; false when the queue has no room for it (a
+    /// queued event is never evicted for it).
     pub(super) fn queue_send_buffered(&self, worker: &Worker<QueuedEvent>, all: bool) -> bool {
-        match worker.submit(QueuedEvent::SendBuffered(all)) {
-            Ok(()) => true,
-            Err(QueuedEvent::SendBuffered(_)) => false,
-            // The oldest queued job made room for it (`DropOldest`).
-            Err(oldest) => {
-                self.overflow(oldest);
-                true
-            }
-        }
+        worker
+            .submit_if_room(QueuedEvent::SendBuffered(all))
+            .is_ok()
+    }
+
+    /// Logs are buffered.
+    pub(super) fn has_buffered_logs(&self) -> bool {
+        self.core.logs.len() > 0
     }
 }
 

@@ -417,16 +417,18 @@ mod tests {
             ("retry", KvValue::from(true)),
             ("card", KvValue::from("4111")),
         ];
-        let record = Record::builder()
-            .args(format_args!("payment {}", "failed"))
-            .level(L::Warn)
-            .target("shop::pay")
-            .module_path(Some("shop::pay"))
-            .file(Some("src/pay.rs"))
-            .line(Some(12))
-            .key_values(&kvs)
-            .build();
-        let log = logger.structured(&record);
+        // One statement: the formatted arguments live until its end.
+        let log = logger.structured(
+            &Record::builder()
+                .args(format_args!("payment {}", "failed"))
+                .level(L::Warn)
+                .target("shop::pay")
+                .module_path(Some("shop::pay"))
+                .file(Some("src/pay.rs"))
+                .line(Some(12))
+                .key_values(&kvs)
+                .build(),
+        );
         assert_eq!(
             (log.level, log.body.as_str()),
             (LogLevel::Warn, "payment failed")

@@ -330,6 +330,15 @@ impl<J: Job> Worker<J> {
     /// ([`DropOldest`](QueueOverflowPolicy::DropOldest)). After shutdown, hands back the new one.
     /// Takes no lock.
     pub(crate) fn submit(&self, job: J) -> Result<(), J> {
+        self.submit_with(job, self.policy)
+    }
+
+    /// Queues a job only if there is room: never evicts a queued one, whatever the policy.
+    pub(crate) fn submit_if_room(&self, job: J) -> Result<(), J> {
+        self.submit_with(job, QueueOverflowPolicy::DropNewest)
+    }
+
+    fn submit_with(&self, job: J, policy: QueueOverflowPolicy) -> Result<(), J> {
         let s = &*self.shared;
         if s.closed.load(Ordering::SeqCst) {
             return Err(job);
@@ -342,7 +351,7 @@ impl<J: Job> Worker<J> {
         let full = before >= self.capacity
             || (before > 0 && bytes_before.saturating_add(weight) > self.max_bytes);
         if full {
-            let evict = match self.policy {
+            let evict = match policy {
                 QueueOverflowPolicy::DropOldest => self.pop_oldest_job(),
                 _ => None,
             };
