@@ -129,9 +129,13 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `name/version`, the `User-Agent` and `sentry_client` value.
 pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG_VERSION"));
 
-/// Internals used by code that `embed_sources!` generates. Not a stable API.
+/// Internals used by code that `embed_sources!` and the `logger_*!` macros generate. Not a
+/// stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::logs::macro_support::{
+        capture_log_args, ByDebug, ByDisplay, ByValue, Opaque, Param,
+    };
     pub use crate::source_context::{check_table_format, SourceTable};
     pub use watchpost_macros::embed_sources_impl;
 }

@@ -46,6 +46,7 @@
 //! a level of your choice as structured logs.
 
 mod batch;
+pub(crate) mod macro_support;
 mod record;
 
 pub(crate) use batch::{envelopes, record_log_drop, LogBuffer, Pushed};
@@ -150,12 +151,12 @@ macro_rules! __logger {
     };
     (@bind $level:expr; [$(($key:expr, $value:expr))*]; $fmt:literal; [$($bound:ident)*]; $(,)?) => {{
         #[allow(unused_imports)]
-        use $crate::logs::__private::{ByDebug as _, ByDisplay as _, ByValue as _, Opaque as _};
-        $crate::logs::__private::capture(
+        use $crate::__private::{ByDebug as _, ByDisplay as _, ByValue as _, Opaque as _};
+        $crate::__private::capture_log_args(
             $level,
             $fmt,
             ::std::format_args!($fmt, $($bound),*),
-            &[$((&&&&$crate::logs::__private::Param($bound)).log_param()),*],
+            &[$((&&&&$crate::__private::Param($bound)).log_param()),*],
             ::std::vec![$(($key, $crate::logs::LogValue::from($value))),*],
         )
     }};
@@ -171,87 +172,6 @@ macro_rules! __logger_key {
     ($key:literal) => {
         $key
     };
-}
-
-/// What the `logger_*!` macros expand to. Not a stable API.
-#[doc(hidden)]
-pub mod __private {
-    use super::{capture_log, Log, LogLevel, LogValue};
-    use std::fmt;
-
-    /// A macro argument, typed by the first of `ByValue`, `ByDisplay`, `ByDebug`, `Opaque`
-    /// that applies (each impl sits one reference deeper, so method lookup tries them in turn).
-    #[derive(Debug)]
-    pub struct Param<'a, T: ?Sized>(pub &'a T);
-
-    /// Numbers, booleans and text keep their type.
-    pub trait ByValue {
-        /// The parameter's value.
-        fn log_param(&self) -> Option<LogValue>;
-    }
-    impl<T: Clone + Into<LogValue>> ByValue for &&&Param<'_, T> {
-        fn log_param(&self) -> Option<LogValue> {
-            Some(self.0.clone().into())
-        }
-    }
-
-    /// Anything else with `Display`: its text.
-    pub trait ByDisplay {
-        /// The parameter's value.
-        fn log_param(&self) -> Option<LogValue>;
-    }
-    impl<T: fmt::Display + ?Sized> ByDisplay for &&Param<'_, T> {
-        fn log_param(&self) -> Option<LogValue> {
-            Some(LogValue::String(self.0.to_string()))
-        }
-    }
-
-    /// Anything else with `Debug`: its debug text.
-    pub trait ByDebug {
-        /// The parameter's value.
-        fn log_param(&self) -> Option<LogValue>;
-    }
-    impl<T: fmt::Debug + ?Sized> ByDebug for &Param<'_, T> {
-        fn log_param(&self) -> Option<LogValue> {
-            Some(LogValue::String(format!("{:?}", self.0)))
-        }
-    }
-
-    /// Neither: left out.
-    pub trait Opaque {
-        /// The parameter's value.
-        fn log_param(&self) -> Option<LogValue>;
-    }
-    impl<T: ?Sized> Opaque for Param<'_, T> {
-        fn log_param(&self) -> Option<LogValue> {
-            None
-        }
-    }
-
-    /// Builds and captures the log of a `logger_*!` call.
-    pub fn capture(
-        level: LogLevel,
-        template: &'static str,
-        body: fmt::Arguments<'_>,
-        params: &[Option<LogValue>],
-        attributes: Vec<(&'static str, LogValue)>,
-    ) -> bool {
-        let mut log = Log::new(level, body.to_string());
-        for (key, value) in attributes {
-            log.attributes.insert(key.to_owned(), value);
-        }
-        if !params.is_empty() {
-            log.attributes
-                .insert("sentry.message.template".to_owned(), template.into());
-            for (i, value) in params.iter().enumerate() {
-                if let Some(value) = value {
-                    log.attributes
-                        .insert(format!("sentry.message.parameter.{i}"), value.clone());
-                }
-            }
-        }
-        capture_log(log)
-    }
 }
 
 #[cfg(test)]
@@ -332,6 +252,54 @@ mod tests {
         assert!(logs[0]["attributes"]
             .get("sentry.message.template")
             .is_none());
+    }
+
+    #[test]
+    fn the_scope_user_is_sent_only_with_send_default_pii() {
+        for pii in [false, true] {
+            let options = crate::ClientOptions::new()
+                .enable_logs(true)
+                .send_default_pii(pii);
+            let capture = EventCapture::with_options(options);
+            capture.run(|| {
+                let mut user = crate::User::with_id("42");
+                user.email = Some("ada@example.com".into());
+                crate::set_user_context(user);
+                crate::logger_info!("signed in");
+            });
+            let a = &logs_of(&capture)[0]["attributes"];
+            assert_eq!(a.get("user.id").is_some(), pii, "{a:#}");
+            assert_eq!(a.get("user.email").is_some(), pii, "{a:#}");
+            assert!(a.get("user.name").is_none());
+        }
+    }
+
+    #[test]
+    fn a_log_captured_inside_before_send_log_is_refused_and_counted() {
+        let options = crate::ClientOptions::new()
+            .enable_logs(true)
+            .before_send_log(|log: super::Log| {
+                assert!(!crate::logger_info!("from the hook"));
+                Some(log)
+            });
+        let capture = EventCapture::with_options(options);
+        capture.run(|| crate::logger_info!("outer"));
+        let logs = logs_of(&capture);
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0]["body"], "outer");
+        let stats = capture.run(|| crate::Context::current().client().unwrap().stats());
+        let refused = stats.dropped[&(crate::DropReason::EventProcessor, "log_item".to_owned())];
+        assert_eq!(refused, 1);
+    }
+
+    #[test]
+    fn nothing_is_buffered_outside_the_included_environments() {
+        let options = crate::ClientOptions::new()
+            .enable_logs(true)
+            .environment("dev")
+            .included_environments(["prod"]);
+        let capture = EventCapture::with_options(options);
+        assert!(!capture.run(|| crate::logger_info!("dev only")));
     }
 
     #[test]
