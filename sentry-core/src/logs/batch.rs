@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub const MAX_BUFFERED_LOGS: usize = 10_000;
 /// Bytes the buffered logs may take at most (estimated from their text); beyond it, as when
 /// the buffer is full.
-pub const MAX_BUFFERED_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_BUFFERED_BYTES: usize = 8 * 1024 * 1024;
 /// Logs in one `log` item (and one envelope) at most; a batch this long goes at once.
 pub const BATCH_SIZE: usize = 100;
 /// A log waits at most this long before its batch is due.
