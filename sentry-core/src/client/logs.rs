@@ -7,7 +7,7 @@ use super::{Client, Core};
 use crate::context::Context;
 use crate::envelope::Envelope;
 use crate::hooks::{guarded, inside_sdk};
-use crate::logs::{envelopes, record_log_drop, Log, LogValue, Pushed};
+use crate::logs::{envelope, record_log_drop, Log, LogValue, Pushed, BATCH_SIZE};
 use crate::transport::{DropReason, Worker};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -109,20 +109,28 @@ impl Core {
         }
     }
 
-    /// Envelopes of every buffered log, finished: batches of at most
-    /// [`BATCH_SIZE`](crate::logs::BATCH_SIZE), one per envelope.
+    /// Envelopes of every buffered log, finished: batches of at most [`BATCH_SIZE`], one per
+    /// envelope. A batch's JSON is serialized before the next is made, so only one batch is
+    /// held twice at a time.
     pub(super) fn log_envelopes(&self) -> Vec<Envelope> {
         if self.logs.len() == 0 {
             return Vec::new();
         }
-        let items = self
-            .logs
-            .take()
-            .into_iter()
-            .filter_map(|log| self.finish_log(log))
-            .map(|log| log.to_json())
-            .collect();
-        envelopes(items, &self.stats)
+        let logs = self.logs.take();
+        let mut out = Vec::with_capacity(logs.len().div_ceil(BATCH_SIZE));
+        let mut batch = Vec::with_capacity(BATCH_SIZE.min(logs.len()));
+        for log in logs {
+            if let Some(log) = self.finish_log(log) {
+                batch.push(log.to_json());
+            }
+            if batch.len() == BATCH_SIZE {
+                out.extend(envelope(std::mem::take(&mut batch), &self.stats));
+            }
+        }
+        if !batch.is_empty() {
+            out.extend(envelope(batch, &self.stats));
+        }
+        out
     }
 
     /// Adds the client's attributes (those not set) and runs `before_send_log`; `None` (counted)

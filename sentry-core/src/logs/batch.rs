@@ -153,27 +153,25 @@ pub(crate) fn record_log_drop(stats: &Stats, reason: DropReason, bytes: usize) {
     stats.record_drop(reason, "log_byte", bytes as u64);
 }
 
-/// The envelopes for finished logs' JSON: one `log` item of at most [`BATCH_SIZE`] each.
-pub(crate) fn envelopes(items: Vec<serde_json::Value>, stats: &Stats) -> Vec<Envelope> {
-    let mut out = Vec::with_capacity(items.len().div_ceil(BATCH_SIZE));
-    let mut items = items.into_iter().peekable();
-    while items.peek().is_some() {
-        let batch: Vec<_> = items.by_ref().take(BATCH_SIZE).collect();
-        let n = batch.len();
-        let payload = serde_json::json!({"version": 2, "items": batch});
-        match EnvelopeItem::json("log", &payload) {
-            Ok(item) => {
-                let mut envelope = Envelope::from_sdk(None);
-                envelope.add_item(
-                    item.with_header("item_count", n)
-                        .with_header("content_type", CONTENT_TYPE),
-                );
-                out.push(envelope);
-            }
-            Err(_) => stats.record_drop(DropReason::InternalSdkError, "log_item", n as u64),
+/// The envelope of one batch of finished logs' JSON (at most [`BATCH_SIZE`]): one `log` item.
+/// `None` (counted) in the unlikely case it does not serialize.
+pub(crate) fn envelope(batch: Vec<serde_json::Value>, stats: &Stats) -> Option<Envelope> {
+    let n = batch.len();
+    let payload = serde_json::json!({"version": 2, "items": batch});
+    match EnvelopeItem::json("log", &payload) {
+        Ok(item) => {
+            let mut envelope = Envelope::from_sdk(None);
+            envelope.add_item(
+                item.with_header("item_count", n)
+                    .with_header("content_type", CONTENT_TYPE),
+            );
+            Some(envelope)
+        }
+        Err(_) => {
+            stats.record_drop(DropReason::InternalSdkError, "log_item", n as u64);
+            None
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -227,21 +225,18 @@ mod tests {
     }
 
     #[test]
-    fn envelopes_hold_at_most_a_batch_each() {
+    fn a_batch_is_one_log_item_in_an_envelope_of_its_own() {
         let stats = Stats::default();
-        let items: Vec<_> = (0..250).map(|n| log(n).to_json()).collect();
-        let envelopes = envelopes(items, &stats);
-        let counts: Vec<_> = envelopes
-            .iter()
-            .map(|e| e.items()[0].headers()["item_count"].as_u64().unwrap())
-            .collect();
-        assert_eq!(counts, [100, 100, 50]);
-        let item = &envelopes[2].items()[0];
+        let items: Vec<_> = (0..50).map(|n| log(n).to_json()).collect();
+        let envelope = envelope(items, &stats).unwrap();
+        assert_eq!(envelope.items().len(), 1);
+        let item = &envelope.items()[0];
         assert_eq!(item.ty(), "log");
+        assert_eq!(item.headers()["item_count"], 50);
         assert_eq!(item.headers()["content_type"], CONTENT_TYPE);
         let payload = item.payload_json().unwrap();
         assert_eq!(payload["version"], 2);
         assert_eq!(payload["items"].as_array().unwrap().len(), 50);
-        assert!(envelopes[0].headers().get("event_id").is_none());
+        assert!(envelope.headers().get("event_id").is_none());
     }
 }

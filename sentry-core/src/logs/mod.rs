@@ -49,7 +49,7 @@ mod batch;
 pub(crate) mod macro_support;
 mod record;
 
-pub(crate) use batch::{envelopes, record_log_drop, LogBuffer, Pushed};
+pub(crate) use batch::{envelope, record_log_drop, LogBuffer, Pushed};
 pub use batch::{BATCH_DELAY, BATCH_SIZE, MAX_BUFFERED_BYTES, MAX_BUFFERED_LOGS};
 pub use record::{Log, LogLevel, LogValue};
 
