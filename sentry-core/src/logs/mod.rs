@@ -36,14 +36,16 @@
 //! and otherwise at its housekeeping, at most [`BATCH_DELAY`] after a log came (with the HTTP
 //! transport), and at [`flush`](crate::flush) and shutdown. There, off the capturing thread,
 //! [`before_send_log`](crate::ClientOptions::before_send_log) runs. In
-//! [`SendResult::Sync`](crate::SendResult::Sync) mode a full batch is sent by the thread that
-//! filled it. Logs refused by a rate limit on `log_item`, dropped by `before_send_log` or lost
+//! [`SendResult::Sync`](crate::SendResult::Sync) mode the capturing thread sends a batch
+//! itself when it is full or its oldest log is [`BATCH_DELAY`] old (and the worker, when it
+//! runs for client reports or the offline cache, at its housekeeping). Logs refused by a rate limit on `log_item`, dropped by `before_send_log` or lost
 //! on the way are counted in client reports (`log_item`, and their size as `log_byte`).
 //!
 //! Logs captured on the SDK's own threads or inside its callbacks are refused (and counted),
 //! so forwarding the `log` or `tracing` records of the SDK's own work can never loop; the
-//! integrations ([`log`](crate::log), [`tracing`](crate::tracing)) forward records at or above
-//! a level of your choice as structured logs.
+//! integrations (features `log` and `tracing`: `SentryLogger::logs_level`,
+//! `SentryTracingLayer::logs_level`) forward records at or above a level of your choice as
+//! structured logs.
 
 mod batch;
 pub(crate) mod macro_support;
