@@ -50,10 +50,12 @@
 mod batch;
 pub(crate) mod macro_support;
 mod record;
+mod value;
 
 pub(crate) use batch::{envelope, record_log_drop, LogBuffer, Pushed};
 pub use batch::{BATCH_DELAY, BATCH_SIZE, MAX_BUFFERED_BYTES, MAX_BUFFERED_LOGS};
-pub use record::{Log, LogLevel, LogValue};
+pub use record::{Log, LogLevel};
+pub use value::LogValue;
 
 use crate::context::Context;
 

@@ -1,6 +1,7 @@
 //! One structured log: its level, body and typed attributes, and the JSON Sentry reads (an
 //! entry of the `log` item's `items`).
 
+use super::value::LogValue;
 use crate::trace::{SpanId, TraceId};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -14,7 +15,15 @@ const BASE_BYTES: usize = 600;
 /// The framing of one attribute in JSON (`"k":{"value":..,"type":"string"}`).
 const ATTRIBUTE_BYTES: usize = 32;
 
-/// The severity of a [`Log`], as OpenTelemetry and Sentry name it.
+/// The severity of a [`Log`], as OpenTelemetry and Sentry name it. Levels compare by
+/// severity.
+///
+/// ```
+/// use watchpost::logs::LogLevel;
+///
+/// assert!(LogLevel::Warn > LogLevel::Info);
+/// assert_eq!((LogLevel::Warn.as_str(), LogLevel::Warn.severity_number()), ("warn", 13));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum LogLevel {
@@ -57,116 +66,6 @@ impl LogLevel {
         }
     }
 }
-
-/// The value of a log attribute: one of the four types Sentry's logs know.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum LogValue {
-    /// Text (`type: string`).
-    String(String),
-    /// A whole number (`type: integer`).
-    Integer(i64),
-    /// A floating-point number (`type: double`); a NaN or infinite one is sent as text.
-    Double(f64),
-    /// A flag (`type: boolean`).
-    Boolean(bool),
-}
-
-impl LogValue {
-    /// `{"value": ..., "type": ...}`, as Sentry reads an attribute.
-    pub(crate) fn to_json(&self) -> Value {
-        match self {
-            LogValue::String(s) => json!({"value": s, "type": "string"}),
-            LogValue::Integer(i) => json!({"value": i, "type": "integer"}),
-            LogValue::Double(f) if f.is_finite() => json!({"value": f, "type": "double"}),
-            LogValue::Double(f) => json!({"value": f.to_string(), "type": "string"}),
-            LogValue::Boolean(b) => json!({"value": b, "type": "boolean"}),
-        }
-    }
-
-    fn bytes(&self) -> usize {
-        match self {
-            LogValue::String(s) => s.len(),
-            _ => 8,
-        }
-    }
-}
-
-impl From<&Value> for LogValue {
-    /// A JSON value: booleans, numbers and strings keep their type, anything else is its JSON
-    /// text.
-    fn from(v: &Value) -> Self {
-        match v {
-            Value::Bool(b) => LogValue::Boolean(*b),
-            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => LogValue::Integer(i),
-                (None, Some(f)) if n.is_f64() => LogValue::Double(f),
-                _ => LogValue::String(n.to_string()),
-            },
-            Value::String(s) => LogValue::String(s.clone()),
-            other => LogValue::String(other.to_string()),
-        }
-    }
-}
-
-impl From<String> for LogValue {
-    fn from(v: String) -> Self {
-        LogValue::String(v)
-    }
-}
-
-impl From<&str> for LogValue {
-    fn from(v: &str) -> Self {
-        LogValue::String(v.to_owned())
-    }
-}
-
-impl From<&String> for LogValue {
-    fn from(v: &String) -> Self {
-        LogValue::String(v.clone())
-    }
-}
-
-impl From<bool> for LogValue {
-    fn from(v: bool) -> Self {
-        LogValue::Boolean(v)
-    }
-}
-
-impl From<f64> for LogValue {
-    fn from(v: f64) -> Self {
-        LogValue::Double(v)
-    }
-}
-
-impl From<f32> for LogValue {
-    fn from(v: f32) -> Self {
-        LogValue::Double(f64::from(v))
-    }
-}
-
-macro_rules! integer_values {
-    ($($t:ty),*) => {$(
-        impl From<$t> for LogValue {
-            fn from(v: $t) -> Self {
-                LogValue::Integer(i64::from(v))
-            }
-        }
-    )*};
-}
-integer_values!(i8, i16, i32, i64, u8, u16, u32);
-
-macro_rules! wide_integer_values {
-    ($($t:ty),*) => {$(
-        /// Beyond `i64`, the number is sent as text.
-        impl From<$t> for LogValue {
-            fn from(v: $t) -> Self {
-                i64::try_from(v).map_or_else(|_| LogValue::String(v.to_string()), LogValue::Integer)
-            }
-        }
-    )*};
-}
-wide_integer_values!(u64, usize, isize, i128, u128);
 
 /// A structured log: a line of your application's log that Sentry stores, searchable by its
 /// attributes and linked to the trace it was written in.
