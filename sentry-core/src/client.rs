@@ -375,7 +375,8 @@ impl Client {
         let left = || deadline.saturating_duration_since(Instant::now());
         let spilled = self.spill.as_ref().is_none_or(|s| s.shutdown(left()));
         let sent = self.worker.as_ref().is_none_or(|w| w.shutdown(left()));
-        spilled && sent
+        let logs_sent = self.core.drop_buffered_logs() == 0;
+        spilled && sent && logs_sent
     }
 }
 

@@ -109,6 +109,16 @@ impl Core {
         }
     }
 
+    /// Counts the logs still buffered once shutdown is over (`network_error`: not delivered in
+    /// time, as the worker counts what it leaves queued) and lets them go; returns how many.
+    pub(super) fn drop_buffered_logs(&self) -> usize {
+        let left = self.logs.take();
+        for log in &left {
+            record_log_drop(&self.stats, DropReason::NetworkError, log.estimated_bytes());
+        }
+        left.len()
+    }
+
     /// Envelopes of every buffered log, finished: batches of at most [`BATCH_SIZE`], one per
     /// envelope. A batch's JSON is serialized before the next is made, so only one batch is
     /// held twice at a time.
