@@ -7,6 +7,7 @@
 
 mod defaults;
 mod global;
+mod logs;
 mod queued;
 mod transaction;
 
@@ -21,6 +22,7 @@ use crate::envelope::{Envelope, EnvelopeItem};
 use crate::error::SendError;
 use crate::event::{AttachmentProblem, Event};
 use crate::hooks::guarded;
+use crate::logs::LogBuffer;
 use crate::options::{ClientOptions, QueueOverflowPolicy, SendResult};
 use crate::session::{distinct_id, EventHealth, Sessions};
 use crate::source_rules::SourceRules;
@@ -55,6 +57,8 @@ pub(crate) struct Core {
     pub(crate) stats: Arc<Stats>,
     /// Release health, when tracked.
     sessions: Option<Sessions>,
+    /// Structured logs waiting to be sent (see [`crate::logs`]).
+    logs: LogBuffer,
 }
 
 impl fmt::Debug for Core {
@@ -105,6 +109,7 @@ impl Client {
             source_rules,
             stats,
             sessions,
+            logs: LogBuffer::default(),
         });
         // In sync mode events are sent inline; a worker runs only for the transport's upkeep
         // (resending the offline cache).
@@ -153,6 +158,7 @@ impl Client {
             Ok(Ready::Event(pending)) => {
                 worker_core.finish_and_send(pending);
             }
+            Ok(Ready::SendBuffered(all)) => worker_core.send_buffered_here(all),
             // Failures are counted and logged by the transport (and by `unqueue`).
             Ok(Ready::Envelope(envelope)) => {
                 let _ = worker_core.transport.send(envelope);
@@ -222,8 +228,15 @@ impl Client {
     }
 
     /// Sends what the client buffers rather than queues one by one, due or not: queued for
-    /// the worker in background mode, sent here in sync mode. Before a flush and at shutdown.
+    /// the worker in background mode, sent here in sync mode. With logs buffered, the worker
+    /// is asked to build and send it all (so `before_send_log` runs there), when its queue has
+    /// room for the request. Before a flush and at shutdown.
     fn send_buffered(&self) {
+        if let Some(worker) = self.background_worker() {
+            if self.has_buffered_logs() && self.queue_send_buffered(worker, true) {
+                return;
+            }
+        }
         for envelope in self.core.take_buffered(true) {
             // Failures are counted by the queue or the transport.
             let _ = self.send_envelope(Uuid::new_v4(), envelope);
@@ -380,17 +393,15 @@ impl Client {
     /// one, else (or when the spill writer's queue is full too) dropped as `queue_overflow`.
     /// Never written here: the capturing thread does no disk I/O, symbol resolution or user
     /// callback.
-    fn overflow(&self, queued: QueuedEvent) -> CaptureOutcome {
+    fn overflow(&self, mut queued: QueuedEvent) -> CaptureOutcome {
         let event_id = queued.event_id();
-        let category = queued.category();
         if let Some(spill) = &self.spill {
-            if spill.submit(queued).is_ok() {
-                return CaptureOutcome::Queued { event_id };
+            match spill.submit(queued) {
+                Ok(()) => return CaptureOutcome::Queued { event_id },
+                Err(back) => queued = back,
             }
         }
-        self.core
-            .stats
-            .record_drop(DropReason::QueueOverflow, category, 1);
+        queued.record_drop(&self.core.stats, DropReason::QueueOverflow);
         CaptureOutcome::QueueFull { event_id }
     }
 
@@ -405,7 +416,8 @@ impl Client {
         let left = || deadline.saturating_duration_since(Instant::now());
         let spilled = self.spill.as_ref().is_none_or(|s| s.shutdown(left()));
         let sent = self.worker.as_ref().is_none_or(|w| w.shutdown(left()));
-        spilled && sent
+        let logs_sent = self.core.drop_buffered_logs() == 0;
+        spilled && sent && logs_sent
     }
 }
 
@@ -423,7 +435,7 @@ impl Core {
     /// Envelopes of the items the client buffers rather than queues one by one: those that are
     /// due, or (`all`) everything buffered.
     fn take_buffered(&self, all: bool) -> Vec<Envelope> {
-        let mut envelopes = Vec::new();
+        let mut envelopes = self.log_envelopes();
         envelopes.extend(self.sessions.as_ref().and_then(|s| s.take_due(all)));
         envelopes
     }
@@ -501,6 +513,8 @@ impl Core {
             },
             Ok(Ready::Envelope(envelope)) => Some(envelope),
             Ok(Ready::Transaction(tx)) => self.transaction_envelope(*tx),
+            // Only the sending worker is asked to send buffered items.
+            Ok(Ready::SendBuffered(_)) => return CaptureOutcome::Queued { event_id },
             Err(e) => {
                 return CaptureOutcome::Failed {
                     event_id,
@@ -508,13 +522,15 @@ impl Core {
                 }
             }
         };
-        if let Some(envelope) = envelope {
-            if self.transport.store(envelope).is_ok() {
-                return CaptureOutcome::Queued { event_id };
-            }
+        match envelope.map(|e| self.transport.store(e)) {
+            Some(Ok(())) => return CaptureOutcome::Queued { event_id },
+            Some(Err(envelope)) => self
+                .stats
+                .record_envelope_drop(&envelope, DropReason::QueueOverflow),
+            None => self
+                .stats
+                .record_drop(DropReason::QueueOverflow, category, 1),
         }
-        self.stats
-            .record_drop(DropReason::QueueOverflow, category, 1);
         CaptureOutcome::QueueFull { event_id }
     }
 

@@ -112,7 +112,26 @@ pub(crate) fn category_of(item_type: &str) -> &'static str {
         "check_in" => "monitor",
         "feedback" => "feedback",
         "client_report" => "internal",
+        "log" => "log_item",
         _ => "default",
+    }
+}
+
+/// What an item counts as in client reports when it is not delivered: one of its category,
+/// except a `log` item, which counts its `item_count` logs (`log_item`) and its payload's bytes
+/// (`log_byte`), as the Python SDK reports them.
+pub(crate) fn dropped_quantities(item: &EnvelopeItem) -> Vec<(&'static str, u64)> {
+    match item.ty() {
+        "log" => {
+            let logs = item
+                .headers
+                .get("item_count")
+                .and_then(Value::as_u64)
+                .filter(|n| *n > 0)
+                .unwrap_or(1);
+            vec![("log_item", logs), ("log_byte", item.payload.len() as u64)]
+        }
+        _ => vec![(item.category(), 1)],
     }
 }
 
@@ -336,6 +355,19 @@ mod tests {
         assert_eq!(env.items()[0].payload_json().unwrap(), json!({"a": 1}));
         assert_eq!(env.items()[1].ty(), "client_report");
         assert_eq!(env.items()[1].category(), "internal");
+    }
+
+    #[test]
+    fn a_log_item_counts_its_logs_and_bytes() {
+        let item =
+            EnvelopeItem::new("log", b"{\"items\":[]}".to_vec()).with_header("item_count", 42);
+        assert_eq!(item.category(), "log_item");
+        assert_eq!(
+            dropped_quantities(&item),
+            [("log_item", 42), ("log_byte", 12)]
+        );
+        let event = EnvelopeItem::new("event", b"{}".to_vec());
+        assert_eq!(dropped_quantities(&event), [("error", 1)]);
     }
 
     #[test]

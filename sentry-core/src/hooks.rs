@@ -1,6 +1,8 @@
-//! User callbacks: `before_send`, `after_send` and `filter`, each a trait with a closure impl.
+//! User callbacks: `before_send`, `before_send_log`, `after_send` and `filter`, each a trait
+//! with a closure impl.
 
 use crate::event::Event;
+use crate::logs::Log;
 use crate::{CaptureOutcome, EventSource};
 
 /// Changes or drops an event before it is sent (Elixir `before_send_event`).
@@ -17,6 +19,46 @@ where
 {
     fn before_send(&self, event: Event) -> Option<Event> {
         self(event)
+    }
+}
+
+/// Changes or drops a structured log before it is sent (the Python SDK's `before_send_log`).
+///
+/// Any `Fn(Log) -> Option<Log>` closure is a `BeforeSendLog`. It runs on the worker when the
+/// batch is built, never on the thread that captured the log; a log it drops, or that it
+/// panics on, is counted (`before_send`, category `log_item`).
+///
+/// ```
+/// use watchpost::logs::{Log, LogLevel};
+/// use watchpost::ClientOptions;
+///
+/// // Leave out debug logs and a secret attribute.
+/// let options = ClientOptions::new()
+///     .enable_logs(true)
+///     .before_send_log(|mut log: Log| {
+///         log.attributes.remove("password");
+///         (log.level > LogLevel::Debug).then_some(log)
+///     });
+/// # drop(options);
+/// ```
+pub trait BeforeSendLog: Send + Sync {
+    /// Returns the log to send, or `None` to drop it.
+    fn before_send_log(&self, log: Log) -> Option<Log>;
+}
+
+impl<F> BeforeSendLog for F
+where
+    F: Fn(Log) -> Option<Log> + Send + Sync,
+{
+    fn before_send_log(&self, log: Log) -> Option<Log> {
+        self(log)
+    }
+}
+
+/// No hook: every log goes on unchanged.
+impl BeforeSendLog for () {
+    fn before_send_log(&self, log: Log) -> Option<Log> {
+        Some(log)
     }
 }
 

@@ -70,6 +70,7 @@ mod event;
 mod feedback;
 mod hooks;
 mod integrations;
+pub mod logs;
 mod normalize;
 mod options;
 pub mod protocol;
@@ -100,7 +101,7 @@ pub use context::{
 pub use dsn::{Dsn, DsnError};
 pub use error::{Error, SendError};
 pub use feedback::{capture_user_feedback, ReportDialog, UserFeedback};
-pub use hooks::{AfterSend, BeforeSend, Filter};
+pub use hooks::{AfterSend, BeforeSend, BeforeSendLog, Filter};
 #[cfg(feature = "anyhow")]
 pub use integrations::anyhow::{capture_anyhow, capture_anyhow_with};
 #[cfg(feature = "log")]
@@ -113,7 +114,8 @@ pub use options::{ClientOptions, QueueOverflowPolicy, SendResult};
 pub use protocol::{Attachment, Breadcrumb, Event, Level, User};
 pub use scope::Scope;
 pub use session::SessionMode;
-// `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`.
+// `embed_sources!` is `#[macro_export]`ed from `source_context/embed.rs`, the `logger_*!`
+// macros from `logs/mod.rs`.
 pub use source_context::SourceTable;
 pub use stacktrace::release_debug_info;
 pub use test_event::{send_test_event, TestEventOutcome};
@@ -129,9 +131,13 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `name/version`, the `User-Agent` and `sentry_client` value.
 pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG_VERSION"));
 
-/// Internals used by code that `embed_sources!` generates. Not a stable API.
+/// Internals used by code that `embed_sources!` and the `logger_*!` macros generate. Not a
+/// stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::logs::macro_support::{
+        capture_log_args, ByDebug, ByDisplay, ByValue, Opaque, Param,
+    };
     pub use crate::source_context::{check_table_format, SourceTable};
     pub use watchpost_macros::embed_sources_impl;
 }

@@ -1,6 +1,6 @@
 //! `ClientOptions`: every setting of the SDK, with the Elixir client's option names in the docs.
 
-use crate::hooks::{AfterSend, BeforeSend, Filter};
+use crate::hooks::{AfterSend, BeforeSend, BeforeSendLog, Filter};
 use crate::session::SessionMode;
 use crate::source_context::SourceTable;
 use crate::trace::SamplingContext;
@@ -64,6 +64,8 @@ pub struct ClientOptions {
     pub(crate) http_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) before_send: Option<Arc<dyn BeforeSend>>,
+    pub(crate) enable_logs: bool,
+    pub(crate) before_send_log: Option<Arc<dyn BeforeSendLog>>,
     pub(crate) after_send: Option<Arc<dyn AfterSend>>,
     pub(crate) sample_rate: f64,
     pub(crate) traces_sample_rate: Option<f64>,
@@ -116,6 +118,8 @@ impl Default for ClientOptions {
             http_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
             before_send: None,
+            enable_logs: false,
+            before_send_log: None,
             after_send: None,
             sample_rate: 1.0,
             traces_sample_rate: None,
@@ -263,6 +267,24 @@ impl ClientOptions {
     #[must_use]
     pub fn before_send(mut self, hook: impl BeforeSend + 'static) -> Self {
         self.before_send = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sends structured logs: the `logger_*!` macros, [`capture_log`](crate::logs::capture_log)
+    /// and the records the `log` and `tracing` integrations forward (see
+    /// [`logs`](crate::logs)); default false, nothing is buffered or sent.
+    #[must_use]
+    pub fn enable_logs(mut self, on: bool) -> Self {
+        self.enable_logs = on;
+        self
+    }
+
+    /// Called with each structured log before it is sent: return it, changed or not, or `None`
+    /// to drop it (counted). Takes a closure `Fn(Log) -> Option<Log>` or any
+    /// [`BeforeSendLog`]; `()` removes the hook. It runs on the worker as the batch is built.
+    #[must_use]
+    pub fn before_send_log(mut self, hook: impl BeforeSendLog + 'static) -> Self {
+        self.before_send_log = Some(Arc::new(hook));
         self
     }
 
@@ -777,6 +799,7 @@ impl fmt::Debug for ClientOptions {
             .field("spotlight", &self.spotlight_url_if_on())
             .field("auto_session_tracking", &self.auto_session_tracking)
             .field("session_mode", &self.session_mode)
+            .field("enable_logs", &self.enable_logs)
             .finish_non_exhaustive()
     }
 }

@@ -45,6 +45,11 @@ Run it with the venv's python (<repo>/.venv/bin/python, made by scripts/setup-pe
       Prints {"items": [...]}: the item headers of the envelope the real sentry-sdk makes for a
       message event with a scope attachment (bytes, filename `config.toml`, content type
       `text/plain`): the shape oracle for attachments.
+  peer.py log-items
+      Prints {"envelopes": [{"headers", "items": [{"headers", "payload"}]}]}: the envelopes the real
+      sentry-sdk makes with `enable_logs=True` for `sentry_sdk.logger.info` with a template
+      parameter and an attribute, inside a transaction (so it carries a trace and a span), with a
+      user on the scope and `send_default_pii=True`: the shape oracle for structured logs.
   peer.py session-items
       Prints {"session", "sessions"}: the payload the real sentry-sdk sends for an application
       session with two handled errors ended normally, and the request-mode aggregate of a fine
@@ -615,6 +620,35 @@ def cmd_attachment_items(_args):
     sys.stdout.write("\n")
 
 
+def cmd_log_items(_args):
+    import sentry_sdk
+    from sentry_sdk import logger as sentry_logger
+    from sentry_sdk.transport import Transport
+
+    kept = []
+
+    class Keep(Transport):
+        def capture_envelope(self, envelope):
+            kept.append(envelope)
+
+    sentry_sdk.init(dsn="http://key@127.0.0.1:9/1", transport=Keep, release="app@1.0",
+                    environment="production", server_name="host-1", enable_logs=True,
+                    send_default_pii=True, traces_sample_rate=1.0, default_integrations=False)
+    sentry_sdk.set_user({"id": "42", "email": "ada@example.com", "username": "ada"})
+    with sentry_sdk.start_transaction(name="job", op="task"):
+        sentry_logger.info("user {name} signed in", name="ada",
+                           attributes={"attempt": 3, "ratio": 0.5, "admin": True})
+    sentry_sdk.flush()
+    envelopes = [
+        {"headers": env.headers,
+         "items": [{"headers": item.headers, "payload": item.payload.json}
+                   for item in env.items if item.type == "log"]}
+        for env in kept
+    ]
+    json.dump({"envelopes": [e for e in envelopes if e["items"]]}, sys.stdout, default=str)
+    sys.stdout.write("\n")
+
+
 def cmd_session_items(_args):
     import sentry_sdk
     from sentry_sdk.transport import Transport
@@ -680,6 +714,7 @@ def main():
     sub.add_parser("parse-envelope").set_defaults(func=cmd_parse_envelope)
     sub.add_parser("checkin-items").set_defaults(func=cmd_checkin_items)
     sub.add_parser("attachment-items").set_defaults(func=cmd_attachment_items)
+    sub.add_parser("log-items").set_defaults(func=cmd_log_items)
     sub.add_parser("session-items").set_defaults(func=cmd_session_items)
     p = sub.add_parser("trace-service")
     p.add_argument("--dsn", required=True)

@@ -8,7 +8,8 @@
 //!   so always read events back with [`Bugsink::events`] / [`Bugsink::wait_for_events`]).
 //! - [`relay_normalize`] / [`relay_problems`] / [`assert_relay_clean`]: Relay's store normalizer, the first thing a
 //!   real Sentry does with an event.
-//! - [`python_parse_envelope`]: the Python SDK's envelope reader.
+//! - [`python_parse_envelope`]: the Python SDK's envelope reader; [`python_log_items`] and the
+//!   other `python_*_items`: the items it makes, as shape oracles.
 //!
 //! This is test code: every function panics with a full explanation when something fails.
 
@@ -682,5 +683,18 @@ pub fn python_attachment_items() -> Vec<Value> {
     match parse_json_output(&args, &out).get_mut("items") {
         Some(Value::Array(items)) => std::mem::take(items),
         other => panic!("attachment-items printed no items: {other:?}"),
+    }
+}
+
+/// The envelopes with `log` items the real Python SDK makes with `enable_logs=True` for one
+/// `sentry_sdk.logger.info` call with a template parameter and attributes, inside a transaction,
+/// with a scope user and `send_default_pii` (see `peer.py log-items`): objects with `headers`
+/// and `items` (each `{"headers", "payload"}`).
+pub fn python_log_items() -> Vec<Value> {
+    let args = ["log-items"];
+    let out = run_peer(&args, b"");
+    match parse_json_output(&args, &out).get_mut("envelopes") {
+        Some(Value::Array(envelopes)) => std::mem::take(envelopes),
+        other => panic!("log-items printed no envelopes: {other:?}"),
     }
 }

@@ -36,6 +36,7 @@ fn install() {
         SentryLogger::new()
             .forward_to(Box::new(Recording))
             .metadata(MetadataCapture::All)
+            .logs_level(log::LevelFilter::Info)
             .install()
             .expect("the only logger of this binary");
     });
@@ -169,4 +170,59 @@ fn a_failing_callback_logged_by_the_sdk_is_forwarded_not_reported() {
         was_forwarded("watchpost"),
         "the SDK's own warning reaches the app's logger"
     );
+}
+
+#[test]
+fn records_at_the_logs_level_are_structured_logs_when_logs_are_enabled() {
+    install();
+    let server = watchpost::testing::MockServer::start();
+    let options = ClientOptions::new()
+        .dsn(server.dsn())
+        .use_env(false)
+        .enable_logs(true)
+        .send_result(watchpost::SendResult::Sync);
+    watchpost::testing::with_client(options, || {
+        log::debug!("below the logs level");
+        log::info!(order_id = 42; "order {} paid", 42);
+        log::error!(target: "watchpost::client", "the SDK's own: never forwarded");
+    });
+    let logs: Vec<serde_json::Value> = server
+        .envelopes()
+        .iter()
+        .flat_map(|e| e.items().to_vec())
+        .filter(|i| i.ty() == "log")
+        .flat_map(|i| {
+            i.payload_json().unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    let a = &logs[0]["attributes"];
+    assert_eq!(logs[0]["body"], "order 42 paid");
+    assert_eq!(logs[0]["level"], "info");
+    assert_eq!(
+        a["order_id"],
+        serde_json::json!({"value": 42, "type": "integer"})
+    );
+    assert_eq!(a["logger.name"]["value"], module_path!());
+    assert_eq!(a["sentry.origin"]["value"], "auto.log.log");
+    assert!(a["code.line.number"]["value"].as_i64().unwrap() > 0);
+    assert!(was_forwarded("order 42 paid"));
+}
+
+#[test]
+fn without_enable_logs_nothing_is_sent_as_a_log() {
+    install();
+    let server = watchpost::testing::MockServer::start();
+    let options = ClientOptions::new()
+        .dsn(server.dsn())
+        .use_env(false)
+        .send_result(watchpost::SendResult::Sync);
+    watchpost::testing::with_client(options, || log::info!("not a structured log"));
+    assert!(server
+        .envelopes()
+        .iter()
+        .all(|e| e.items().iter().all(|i| i.ty() != "log")));
 }

@@ -266,3 +266,72 @@ fn an_error_event_inside_a_span_belongs_to_that_span() {
     assert_eq!(trace["span_id"], span["span_id"]);
     assert_eq!(trace["trace_id"], sent[0]["contexts"]["trace"]["trace_id"]);
 }
+
+/// The logs a loopback server received, in order.
+fn received_logs(server: &watchpost::testing::MockServer) -> Vec<serde_json::Value> {
+    server
+        .envelopes()
+        .iter()
+        .flat_map(|e| e.items().to_vec())
+        .filter(|i| i.ty() == "log")
+        .flat_map(|i| {
+            i.payload_json().unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn events_at_the_logs_level_are_structured_logs_with_fields_code_location_and_span() {
+    use tracing::level_filters::LevelFilter;
+    let server = watchpost::testing::MockServer::start();
+    let options = ClientOptions::new()
+        .dsn(server.dsn())
+        .use_env(false)
+        .enable_logs(true)
+        .traces_sample_rate(1.0)
+        .send_result(watchpost::SendResult::Sync);
+    let subscriber = tracing_subscriber::registry()
+        .with(SentryTracingLayer::new().logs_level(LevelFilter::INFO));
+    watchpost::testing::with_client(options, || {
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!("below the logs level");
+            tracing::info_span!("import").in_scope(|| {
+                tracing::warn!(row = 17, ratio = 0.25, strict = true, "row {} skipped", 17);
+            });
+            tracing::info!(target: "watchpost::transport", "the SDK's own: never forwarded");
+        });
+    });
+    let logs = received_logs(&server);
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    let log = &logs[0];
+    let a = &log["attributes"];
+    assert_eq!(log["level"], "warn");
+    assert_eq!(log["body"], "row 17 skipped");
+    assert_eq!(
+        a["row"],
+        serde_json::json!({"value": 17, "type": "integer"})
+    );
+    assert_eq!(a["ratio"]["type"], "double");
+    assert_eq!(a["strict"]["type"], "boolean");
+    assert_eq!(a["sentry.origin"]["value"], "auto.log.tracing");
+    assert_eq!(a["logger.name"]["value"], module_path!());
+    assert_eq!(a["code.namespace"]["value"], module_path!());
+    assert!(a["code.file.path"]["value"]
+        .as_str()
+        .unwrap()
+        .ends_with("integration_tracing.rs"));
+    assert!(a["code.line.number"]["value"].as_i64().unwrap() > 0);
+    // The `import` span became a transaction: the log belongs to it.
+    let tx = server
+        .envelopes()
+        .iter()
+        .flat_map(|e| e.items().to_vec())
+        .find(|i| i.ty() == "transaction")
+        .map(|i| i.payload_json().unwrap())
+        .expect("the import transaction");
+    assert_eq!(log["trace_id"], tx["contexts"]["trace"]["trace_id"]);
+    assert_eq!(log["span_id"], tx["contexts"]["trace"]["span_id"]);
+}

@@ -23,6 +23,7 @@ mod integration_docs;
 mod integration_log;
 mod integration_tower;
 mod integration_tracing;
+mod logs;
 mod offline_cache;
 mod options_effects;
 mod peers_selftest;

@@ -17,7 +17,7 @@ use crate::envelope::Envelope;
 use crate::event::{Attachment, Event};
 use crate::stacktrace::RawStacktrace;
 use crate::trace::{Dsc, FinishedTransaction};
-use crate::transport::Job;
+use crate::transport::{DropReason, Job, Stats};
 use std::cell::RefCell;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -53,6 +53,9 @@ pub(crate) enum QueuedEvent {
     Envelope(Box<(Uuid, Envelope)>),
     /// A finished, sampled transaction, made an envelope by whoever sends it.
     Transaction(Box<FinishedTransaction>),
+    /// Send what the client buffers (structured logs): those due, or (`true`) everything.
+    /// Queued so that the batches are built, and `before_send_log` runs, on the worker.
+    SendBuffered(bool),
 }
 
 /// A queued job made ready to finish: an event to resolve and send, or an envelope to send.
@@ -68,6 +71,8 @@ pub(crate) enum Ready {
     Envelope(Envelope),
     /// A finished transaction.
     Transaction(Box<FinishedTransaction>),
+    /// Send what the client buffers (see [`QueuedEvent::SendBuffered`]).
+    SendBuffered(bool),
 }
 
 /// An event as JSON without its id and timestamp, which are kept beside it with its raw stack
@@ -132,6 +137,7 @@ impl QueuedEvent {
             QueuedEvent::Compact(c) => c.event_id,
             QueuedEvent::Envelope(e) => e.0,
             QueuedEvent::Transaction(t) => t.event_id,
+            QueuedEvent::SendBuffered(_) => Uuid::nil(),
         }
     }
 
@@ -153,6 +159,7 @@ impl QueuedEvent {
             }
             QueuedEvent::Envelope(e) => Ok(Ready::Envelope(e.1)),
             QueuedEvent::Transaction(t) => Ok(Ready::Transaction(t)),
+            QueuedEvent::SendBuffered(all) => Ok(Ready::SendBuffered(all)),
         }
     }
 }
@@ -182,6 +189,17 @@ impl Job for QueuedEvent {
                 QUEUED_EVENT_BYTES + e.1.items().iter().map(|i| i.payload().len()).sum::<usize>()
             }
             QueuedEvent::Transaction(t) => QUEUED_EVENT_BYTES + t.bytes(),
+            QueuedEvent::SendBuffered(_) => 0,
+        }
+    }
+
+    /// Counts it as not delivered: an envelope item by item (each log of a `log` item), a
+    /// buffered send not at all (the logs stay buffered).
+    fn record_drop(&self, stats: &Stats, reason: DropReason) {
+        match self {
+            QueuedEvent::Envelope(e) => stats.record_envelope_drop(&e.1, reason),
+            QueuedEvent::SendBuffered(_) => {}
+            _ => stats.record_drop(reason, self.category(), 1),
         }
     }
 }

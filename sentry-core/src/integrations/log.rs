@@ -41,6 +41,20 @@
 //! and `extra.logger_metadata` with the record's `file`, `line`, `module_path` and key-values
 //! (as [`MetadataCapture`] says). Their source is [`EventSource::Log`].
 //!
+//! With [`logs_level`](SentryLogger::logs_level) (and
+//! [`enable_logs`](crate::ClientOptions::enable_logs)), records at or above that level are also
+//! sent as [structured logs](crate::logs), besides any event or breadcrumb they make: the
+//! message as the body, the attributes `logger.name` (the target), `code.file.path`,
+//! `code.line.number`, `code.namespace` (the module path), `sentry.origin` (`auto.log.log`) and
+//! the key-values [`MetadataCapture`] chooses, typed.
+//!
+//! ```
+//! use watchpost::log::SentryLogger;
+//!
+//! let logger = SentryLogger::new().logs_level(log::LevelFilter::Info);
+//! assert_eq!(logger.max_level(), log::LevelFilter::Info);
+//! ```
+//!
 //! The SDK's own records (targets `watchpost...`) and records from inside the SDK (its worker
 //! thread, or sent while this logger is reporting) are forwarded but never reported, so logging
 //! can never loop.
@@ -49,6 +63,7 @@ use super::{is_sdk_target, on_sdk_thread};
 use crate::capture::capture_with_source;
 use crate::context::{add_breadcrumb, EventSource};
 use crate::event::{Breadcrumb, Event, Level};
+use crate::logs::{capture_log, Log as StructuredLog, LogLevel, LogValue};
 use log::kv::{Key, Value as KvValue, VisitSource};
 use log::{LevelFilter, Log, Metadata, Record};
 use serde_json::{Map, Value};
@@ -85,6 +100,7 @@ pub struct SentryLogger {
     dest: Option<Box<dyn Log>>,
     event_level: LevelFilter,
     breadcrumb_level: LevelFilter,
+    logs_level: LevelFilter,
     metadata: MetadataCapture,
 }
 
@@ -94,6 +110,7 @@ impl fmt::Debug for SentryLogger {
             .field("forwards", &self.dest.is_some())
             .field("event_level", &self.event_level)
             .field("breadcrumb_level", &self.breadcrumb_level)
+            .field("logs_level", &self.logs_level)
             .field("metadata", &self.metadata)
             .finish()
     }
@@ -118,6 +135,7 @@ impl SentryLogger {
             dest: None,
             event_level: LevelFilter::Error,
             breadcrumb_level: LevelFilter::Info,
+            logs_level: LevelFilter::Off,
             metadata: MetadataCapture::All,
         }
     }
@@ -143,6 +161,14 @@ impl SentryLogger {
         self
     }
 
+    /// Records at or above this level are also sent as structured logs when
+    /// [`enable_logs`](crate::ClientOptions::enable_logs) is on (default `Off`: none).
+    #[must_use]
+    pub fn logs_level(mut self, level: LevelFilter) -> Self {
+        self.logs_level = level;
+        self
+    }
+
     /// Which key-value pairs to attach (default [`MetadataCapture::All`]).
     #[must_use]
     pub fn metadata(mut self, metadata: MetadataCapture) -> Self {
@@ -156,7 +182,9 @@ impl SentryLogger {
         if self.dest.is_some() {
             LevelFilter::Trace
         } else {
-            self.event_level.max(self.breadcrumb_level)
+            self.event_level
+                .max(self.breadcrumb_level)
+                .max(self.logs_level)
         }
     }
 
@@ -171,12 +199,19 @@ impl SentryLogger {
 
     /// True for records this logger reports or records as breadcrumbs.
     fn wants(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= self.event_level.max(self.breadcrumb_level)
+        metadata.level()
+            <= self
+                .event_level
+                .max(self.breadcrumb_level)
+                .max(self.logs_level)
             && !is_sdk_target(metadata.target())
     }
 
     fn report(&self, record: &Record<'_>) {
         let level = record.level();
+        if level <= self.logs_level {
+            let _ = capture_log(self.structured(record));
+        }
         if level <= self.event_level {
             let _ = capture_with_source(self.event(record), None, EventSource::Log);
         } else if level <= self.breadcrumb_level {
@@ -196,6 +231,32 @@ impl SentryLogger {
             record.level().as_str().to_ascii_lowercase().into(),
         );
         event
+    }
+
+    /// The record as a structured log.
+    fn structured(&self, record: &Record<'_>) -> StructuredLog {
+        let body = match record.args().as_str() {
+            Some(text) => text.to_owned(),
+            None => record.args().to_string(),
+        };
+        let mut log = StructuredLog::new(map_log_level(record.level()), body)
+            .attribute("sentry.origin", "auto.log.log")
+            .attribute("logger.name", record.target());
+        if let Some(file) = record.file() {
+            log = log.attribute("code.file.path", file);
+        }
+        if let Some(line) = record.line() {
+            log = log.attribute("code.line.number", line);
+        }
+        if let Some(module) = record.module_path() {
+            log = log.attribute("code.namespace", module);
+        }
+        let mut kv = Map::new();
+        collect_kv(record, &self.metadata, &mut kv);
+        for (key, value) in &kv {
+            log.attributes.insert(key.clone(), LogValue::from(value));
+        }
+        log
     }
 
     fn breadcrumb(&self, record: &Record<'_>) -> Breadcrumb {
@@ -257,6 +318,17 @@ pub(crate) fn map_level(level: log::Level) -> Level {
         log::Level::Warn => Level::Warning,
         log::Level::Info => Level::Info,
         log::Level::Debug | log::Level::Trace => Level::Debug,
+    }
+}
+
+/// Maps a `log` level to a structured log's level.
+fn map_log_level(level: log::Level) -> LogLevel {
+    match level {
+        log::Level::Error => LogLevel::Error,
+        log::Level::Warn => LogLevel::Warn,
+        log::Level::Info => LogLevel::Info,
+        log::Level::Debug => LogLevel::Debug,
+        log::Level::Trace => LogLevel::Trace,
     }
 }
 
@@ -335,6 +407,48 @@ mod tests {
         assert_eq!(meta["line"], 12);
         assert_eq!(meta["order_id"], 42);
         assert!(meta.get("card").is_none());
+    }
+
+    #[test]
+    fn structured_logs_carry_target_code_location_and_typed_key_values() {
+        let logger = SentryLogger::new().logs_level(LevelFilter::Info);
+        let kvs: [(&str, KvValue<'_>); 3] = [
+            ("order_id", KvValue::from(42u64)),
+            ("retry", KvValue::from(true)),
+            ("card", KvValue::from("4111")),
+        ];
+        // One statement: the formatted arguments live until its end.
+        let log = logger.structured(
+            &Record::builder()
+                .args(format_args!("payment {}", "failed"))
+                .level(L::Warn)
+                .target("shop::pay")
+                .module_path(Some("shop::pay"))
+                .file(Some("src/pay.rs"))
+                .line(Some(12))
+                .key_values(&kvs)
+                .build(),
+        );
+        assert_eq!(
+            (log.level, log.body.as_str()),
+            (LogLevel::Warn, "payment failed")
+        );
+        let a = &log.attributes;
+        assert_eq!(a["logger.name"], LogValue::from("shop::pay"));
+        assert_eq!(a["code.file.path"], LogValue::from("src/pay.rs"));
+        assert_eq!(a["code.line.number"], LogValue::Integer(12));
+        assert_eq!(a["code.namespace"], LogValue::from("shop::pay"));
+        assert_eq!(a["sentry.origin"], LogValue::from("auto.log.log"));
+        assert_eq!(a["order_id"], LogValue::Integer(42));
+        assert_eq!(a["retry"], LogValue::Boolean(true));
+        assert_eq!(a["card"], LogValue::from("4111"));
+        let meta = Metadata::builder().level(L::Info).target("app").build();
+        assert!(logger.wants(&meta));
+        let meta = Metadata::builder()
+            .level(L::Info)
+            .target("watchpost")
+            .build();
+        assert!(!logger.wants(&meta));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use super::debug_log;
 use super::stats::{static_category, DropReason, Stats};
-use crate::envelope::Envelope;
+use crate::envelope::{dropped_quantities, Envelope};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
@@ -147,12 +147,14 @@ impl OfflineCache {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let mut cats: Vec<&str> = categories(envelope);
-        cats.dedup();
+        let cats = categories(envelope);
         let cats = if cats.is_empty() {
             "default".to_owned()
         } else {
-            cats.join("_")
+            cats.iter()
+                .map(|(cat, n)| name_token(cat, *n))
+                .collect::<Vec<_>>()
+                .join("_")
         };
         format!("{nanos:020}-{}-{seq:06}-{cats}{SUFFIX}", std::process::id())
     }
@@ -206,8 +208,8 @@ impl OfflineCache {
     }
 
     fn count_items(&self, name: &str, reason: DropReason) {
-        for cat in categories_in_name(name) {
-            self.stats.record_drop(reason, cat, 1);
+        for (cat, quantity) in categories_in_name(name) {
+            self.stats.record_drop(reason, cat, quantity);
         }
     }
 
@@ -268,29 +270,57 @@ impl OfflineCache {
     }
 }
 
-/// The categories of an envelope's items, client reports left out.
-pub(crate) fn categories(envelope: &Envelope) -> Vec<&'static str> {
-    envelope
+/// What the items of an envelope count as when dropped (see [`dropped_quantities`]), client
+/// reports left out: (category, quantity) pairs, one per category in order of appearance.
+pub(crate) fn categories(envelope: &Envelope) -> Vec<(&'static str, u64)> {
+    let mut out: Vec<(&'static str, u64)> = Vec::new();
+    for item in envelope
         .items()
         .iter()
         .filter(|i| i.ty() != "client_report")
-        .map(|i| i.category())
-        .collect()
+    {
+        for (cat, n) in dropped_quantities(item) {
+            match out.iter_mut().find(|(c, _)| *c == cat) {
+                Some((_, total)) => *total += n,
+                None => out.push((cat, n)),
+            }
+        }
+    }
+    out
 }
 
-/// The categories encoded in a file name; `default` when there are none.
-fn categories_in_name(name: &str) -> Vec<&'static str> {
+/// A category and its quantity in a file name: `error`, or `log.item.100` for `log_item` × 100
+/// (`_` separates the tokens; `-` the parts of the name).
+fn name_token(category: &str, quantity: u64) -> String {
+    let cat = category.replace('_', ".");
+    if quantity == 1 {
+        cat
+    } else {
+        format!("{cat}.{quantity}")
+    }
+}
+
+/// The categories and quantities encoded in a file name; `default` × 1 when there are none.
+fn categories_in_name(name: &str) -> Vec<(&'static str, u64)> {
     let cats = name
         .strip_suffix(SUFFIX)
         .and_then(|s| s.rsplit('-').next())
         .unwrap_or("");
-    let v: Vec<&'static str> = cats
+    let v: Vec<(&'static str, u64)> = cats
         .split('_')
         .filter(|c| !c.is_empty())
-        .map(static_category)
+        .map(|token| {
+            let (cat, quantity) = match token.rsplit_once('.') {
+                Some((cat, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                    (cat, n.parse().unwrap_or(1))
+                }
+                _ => (token, 1),
+            };
+            (static_category(&cat.replace('.', "_")), quantity)
+        })
         .collect();
     if v.is_empty() {
-        vec!["default"]
+        vec![("default", 1)]
     } else {
         v
     }
@@ -439,6 +469,36 @@ mod tests {
     }
 
     #[test]
+    fn a_log_item_is_named_with_its_logs_and_bytes_and_counted_exactly() {
+        let dir = tempdir();
+        let (cache, stats) = open(dir.path(), 1, 1 << 20);
+        let mut env = Envelope::new();
+        env.add_item(EnvelopeItem::new("log", vec![b' '; 300]).with_header("item_count", 100));
+        env.add_item(EnvelopeItem::new("attachment", b"x".to_vec()));
+        env.add_item(EnvelopeItem::new("attachment", b"y".to_vec()));
+        cache.write(&env, false).unwrap();
+        let entry = fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        assert!(
+            name.ends_with("-log.item.100_log.byte.300_attachment.2.envelope"),
+            "{name}"
+        );
+        // The cache holds one envelope: writing a second evicts the first, counted exactly.
+        cache.write(&envelope("b"), false).unwrap();
+        let s = stats.snapshot();
+        let evicted = |cat: &str| s.dropped[&(DropReason::CacheOverflow, cat.to_owned())];
+        assert_eq!(
+            (
+                evicted("log_item"),
+                evicted("log_byte"),
+                evicted("attachment")
+            ),
+            (100, 300, 2)
+        );
+        assert_eq!(categories_in_name("1-2-3-error.envelope"), [("error", 1)]);
+    }
+
+    #[test]
     fn files_carry_no_sent_at_and_name_their_categories() {
         let dir = tempdir();
         let (cache, _) = open(dir.path(), 10, 1 << 20);
@@ -448,7 +508,10 @@ mod tests {
         let entry = fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
         let name = entry.file_name().into_string().unwrap();
         assert!(name.ends_with("-error_attachment.envelope"), "{name}");
-        assert_eq!(categories_in_name(&name), vec!["error", "attachment"]);
+        assert_eq!(
+            categories_in_name(&name),
+            vec![("error", 1), ("attachment", 1)]
+        );
         let stored = Envelope::parse(&fs::read(entry.path()).unwrap()).unwrap();
         assert!(stored.headers().get("sent_at").is_none());
     }

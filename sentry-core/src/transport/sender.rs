@@ -161,15 +161,10 @@ impl HttpTransport {
         longest
     }
 
-    /// Counts one undelivered item; a client report's counts are put back to go out later.
+    /// Counts one undelivered item (a `log` item: each of its logs); a client report's counts
+    /// are put back to go out later.
     fn count_item(&self, item: &EnvelopeItem, reason: DropReason) {
-        if item.ty() == "client_report" {
-            if let Ok(report) = item.payload_json() {
-                self.stats.restore_client_report(&report);
-            }
-        } else {
-            self.stats.record_drop(reason, item.category(), 1);
-        }
+        self.stats.record_item_drop(item, reason);
     }
 
     fn is_offline(&self) -> bool {
@@ -198,8 +193,8 @@ impl HttpTransport {
                 Ok(sent)
             }
             Delivery::Rejected(err, reason) => {
-                for cat in cats {
-                    self.stats.record_drop(reason, cat, 1);
+                for (cat, quantity) in cats {
+                    self.stats.record_drop(reason, cat, quantity);
                 }
                 if let (Some(cache), Some(claim)) = (&self.cache, claim) {
                     cache.remove(claim);
@@ -215,8 +210,9 @@ impl HttpTransport {
                             "no answer ({err}): {} items dropped",
                             cats.len()
                         );
-                        for cat in cats {
-                            self.stats.record_drop(DropReason::NetworkError, cat, 1);
+                        for (cat, quantity) in cats {
+                            self.stats
+                                .record_drop(DropReason::NetworkError, cat, quantity);
                         }
                     }
                 }

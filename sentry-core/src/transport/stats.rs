@@ -1,5 +1,6 @@
 //! Counters of what the transport did, and the discarded-event tallies behind client reports.
 
+use crate::envelope::{dropped_quantities, Envelope, EnvelopeItem};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -52,7 +53,8 @@ pub struct TransportStats {
     pub sent: u64,
     /// Extra attempts made after network errors and 5xx answers.
     pub retried: u64,
-    /// Items dropped, by (reason, category), since the client started.
+    /// Items dropped, by (reason, category), since the client started. Logs count under
+    /// `log_item`, and their size in bytes under `log_byte`.
     pub dropped: BTreeMap<(DropReason, String), u64>,
     /// Events waiting in the background queue now.
     pub queue_depth: u64,
@@ -61,29 +63,44 @@ pub struct TransportStats {
 }
 
 impl TransportStats {
-    /// Items dropped for `reason`, all categories together.
+    /// Items dropped for `reason`, all categories together (`log_byte`, a size, left out).
     pub fn dropped_for(&self, reason: DropReason) -> u64 {
         self.dropped
             .iter()
-            .filter(|((r, _), _)| *r == reason)
+            .filter(|((r, c), _)| *r == reason && c != "log_byte")
             .map(|(_, n)| n)
             .sum()
     }
 
-    /// Every dropped item, whatever the reason.
+    /// Every dropped item, whatever the reason (`log_byte`, a size, left out).
     pub fn dropped_total(&self) -> u64 {
-        self.dropped.values().sum()
+        self.dropped
+            .iter()
+            .filter(|((_, c), _)| c != "log_byte")
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Items of `category` dropped, whatever the reason (for `log_byte`: bytes).
+    pub fn dropped_in(&self, category: &str) -> u64 {
+        self.dropped
+            .iter()
+            .filter(|((_, c), _)| c == category)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
 /// The categories counted; any other counts as `default`.
-const CATEGORIES: [&str; 8] = [
+const CATEGORIES: [&str; 10] = [
     "error",
     "transaction",
     "attachment",
     "session",
     "monitor",
     "feedback",
+    "log_item",
+    "log_byte",
     "internal",
     "default",
 ];
@@ -172,6 +189,27 @@ impl Stats {
     pub(crate) fn record_drop(&self, reason: DropReason, category: &'static str, quantity: u64) {
         self.totals.add(reason, category, quantity);
         self.unreported.add(reason, category, quantity);
+    }
+
+    /// Counts an item that was not delivered, by [`dropped_quantities`] (a `log` item: each of
+    /// its logs); a client report's counts are put back to go out later.
+    pub(crate) fn record_item_drop(&self, item: &EnvelopeItem, reason: DropReason) {
+        if item.ty() == "client_report" {
+            if let Ok(report) = item.payload_json() {
+                self.restore_client_report(&report);
+            }
+            return;
+        }
+        for (category, quantity) in dropped_quantities(item) {
+            self.record_drop(reason, category, quantity);
+        }
+    }
+
+    /// Counts every item of an envelope that was not delivered.
+    pub(crate) fn record_envelope_drop(&self, envelope: &Envelope, reason: DropReason) {
+        for item in envelope.items() {
+            self.record_item_drop(item, reason);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> TransportStats {

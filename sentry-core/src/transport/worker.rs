@@ -44,6 +44,11 @@ pub(crate) trait Job: Send + 'static {
     fn bytes(&self) -> usize {
         0
     }
+
+    /// Counts it as not delivered, for `reason`: by default one item of its category.
+    fn record_drop(&self, stats: &Stats, reason: DropReason) {
+        stats.record_drop(reason, self.category(), 1);
+    }
 }
 
 enum Task<J> {
@@ -183,8 +188,7 @@ impl<J: Job> Shared<J> {
             match task {
                 Task::Job(job) => {
                     self.left_queue(&job);
-                    self.stats
-                        .record_drop(DropReason::NetworkError, job.category(), 1);
+                    job.record_drop(&self.stats, DropReason::NetworkError);
                     dropped += 1;
                 }
                 Task::Flush(id) => last_marker = last_marker.max(id),
@@ -326,6 +330,15 @@ impl<J: Job> Worker<J> {
     /// ([`DropOldest`](QueueOverflowPolicy::DropOldest)). After shutdown, hands back the new one.
     /// Takes no lock.
     pub(crate) fn submit(&self, job: J) -> Result<(), J> {
+        self.submit_with(job, self.policy)
+    }
+
+    /// Queues a job only if there is room: never evicts a queued one, whatever the policy.
+    pub(crate) fn submit_if_room(&self, job: J) -> Result<(), J> {
+        self.submit_with(job, QueueOverflowPolicy::DropNewest)
+    }
+
+    fn submit_with(&self, job: J, policy: QueueOverflowPolicy) -> Result<(), J> {
         let s = &*self.shared;
         if s.closed.load(Ordering::SeqCst) {
             return Err(job);
@@ -338,7 +351,7 @@ impl<J: Job> Worker<J> {
         let full = before >= self.capacity
             || (before > 0 && bytes_before.saturating_add(weight) > self.max_bytes);
         if full {
-            let evict = match self.policy {
+            let evict = match policy {
                 QueueOverflowPolicy::DropOldest => self.pop_oldest_job(),
                 _ => None,
             };

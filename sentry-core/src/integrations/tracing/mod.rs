@@ -29,6 +29,21 @@
 //! own. Their fields are the span's data, and they finish when the `tracing` span closes, so
 //! `#[instrument]` on an `async fn` times the whole call across `.await` points and threads.
 //!
+//! With [`logs_level`](SentryTracingLayer::logs_level) (and
+//! [`enable_logs`](crate::ClientOptions::enable_logs)), events at or above that level are also
+//! sent as [structured logs](crate::logs): the `message` field as the body, the other fields
+//! as typed attributes, and `logger.name` (the target), `code.file.path`, `code.line.number`,
+//! `code.namespace` (the module path) and `sentry.origin` (`auto.log.tracing`). A log written
+//! inside a span that is a Sentry span carries that span's trace and span ids.
+//!
+//! ```
+//! use watchpost::tracing::SentryTracingLayer;
+//! use tracing::level_filters::LevelFilter;
+//!
+//! let layer = SentryTracingLayer::new().logs_level(LevelFilter::INFO);
+//! # drop(layer);
+//! ```
+//!
 //! Events of the SDK itself (targets `watchpost...`), from its worker thread, or emitted while
 //! this layer reports are ignored, so reporting can never loop.
 
@@ -38,6 +53,7 @@ use super::{is_sdk_target, on_sdk_thread};
 use crate::capture::capture_with_source;
 use crate::context::{add_breadcrumb, EventSource};
 use crate::event::{Breadcrumb, Event, Level};
+use crate::logs::{capture_log, Log, LogLevel, LogValue};
 use serde_json::{Map, Value};
 use std::cell::Cell;
 use std::fmt;
@@ -60,6 +76,7 @@ pub struct SentryTracingLayer {
     event_level: LevelFilter,
     breadcrumb_level: LevelFilter,
     span_level: LevelFilter,
+    logs_level: LevelFilter,
     span_fields: bool,
 }
 
@@ -76,6 +93,7 @@ impl SentryTracingLayer {
             event_level: LevelFilter::ERROR,
             breadcrumb_level: LevelFilter::INFO,
             span_level: LevelFilter::INFO,
+            logs_level: LevelFilter::OFF,
             span_fields: true,
         }
     }
@@ -101,11 +119,60 @@ impl SentryTracingLayer {
         self
     }
 
+    /// Events at or above this level are also sent as structured logs when
+    /// [`enable_logs`](crate::ClientOptions::enable_logs) is on (default `OFF`: none).
+    #[must_use]
+    pub fn logs_level(mut self, level: LevelFilter) -> Self {
+        self.logs_level = level;
+        self
+    }
+
     /// Whether reported events carry the fields of their spans (default true).
     #[must_use]
     pub fn span_fields(mut self, on: bool) -> Self {
         self.span_fields = on;
         self
+    }
+
+    /// An event as a structured log, in the trace of the Sentry span it happens in (if any).
+    fn structured<S>(
+        &self,
+        event: &tracing::Event<'_>,
+        fields: &EventFields,
+        ctx: &LayerContext<'_, S>,
+    ) -> Log
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let meta = event.metadata();
+        let mut log = Log::new(map_log_level(*meta.level()), fields.message_or(meta.name()));
+        for (key, value) in &fields.fields {
+            log.attributes.insert(key.clone(), LogValue::from(value));
+        }
+        log = log
+            .attribute("sentry.origin", "auto.log.tracing")
+            .attribute("logger.name", meta.target());
+        if let Some(file) = meta.file() {
+            log = log.attribute("code.file.path", file);
+        }
+        if let Some(line) = meta.line() {
+            log = log.attribute("code.line.number", line);
+        }
+        if let Some(module) = meta.module_path() {
+            log = log.attribute("code.namespace", module);
+        }
+        let ids = ctx.event_scope(event).and_then(|scope| {
+            scope.into_iter().find_map(|span| {
+                span.extensions()
+                    .get::<spans::SentrySpan>()
+                    .map(spans::SentrySpan::ids)
+            })
+        });
+        if let Some((trace_id, span_id)) = ids {
+            log.trace_id = Some(trace_id);
+            log.span_id = Some(span_id);
+        }
+        log
     }
 
     fn event<S>(
@@ -221,7 +288,8 @@ where
         let meta = event.metadata();
         let level = *meta.level();
         let as_event = level <= self.event_level;
-        if !(as_event || level <= self.breadcrumb_level)
+        let as_log = level <= self.logs_level;
+        if !(as_event || as_log || level <= self.breadcrumb_level)
             || is_sdk_target(meta.target())
             || on_sdk_thread()
         {
@@ -236,10 +304,13 @@ where
             fields: &mut fields.fields,
             message: Some(&mut fields.message),
         });
+        if as_log {
+            let _ = capture_log(self.structured(event, &fields, &ctx));
+        }
         if as_event {
             let _ =
                 capture_with_source(self.event(event, fields, &ctx), None, EventSource::Tracing);
-        } else {
+        } else if level <= self.breadcrumb_level {
             let mut crumb = Breadcrumb::new(meta.target(), fields.message_or(meta.name()))
                 .with_level(map_level(level));
             crumb.data.extend(fields.fields);
@@ -320,6 +391,17 @@ impl Visit for JsonVisitor<'_> {
     }
 }
 
+/// Maps a `tracing` level to a structured log's level.
+fn map_log_level(level: tracing::Level) -> LogLevel {
+    match level {
+        tracing::Level::ERROR => LogLevel::Error,
+        tracing::Level::WARN => LogLevel::Warn,
+        tracing::Level::INFO => LogLevel::Info,
+        tracing::Level::DEBUG => LogLevel::Debug,
+        _ => LogLevel::Trace,
+    }
+}
+
 /// Maps a `tracing` level to a Sentry level.
 fn map_level(level: tracing::Level) -> Level {
     match level {
@@ -339,6 +421,12 @@ mod tests {
         assert_eq!(map_level(tracing::Level::ERROR), Level::Error);
         assert_eq!(map_level(tracing::Level::WARN), Level::Warning);
         assert_eq!(map_level(tracing::Level::TRACE), Level::Debug);
+    }
+
+    #[test]
+    fn levels_map_to_log_levels() {
+        assert_eq!(map_log_level(tracing::Level::WARN), LogLevel::Warn);
+        assert_eq!(map_log_level(tracing::Level::TRACE), LogLevel::Trace);
     }
 
     #[test]

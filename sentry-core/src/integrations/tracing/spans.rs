@@ -4,7 +4,7 @@
 //! are the span's data; it finishes when the `tracing` span closes, wherever that happens.
 
 use crate::trace::{
-    current_transaction, start_transaction, Span, Transaction, TransactionContext,
+    current_transaction, start_transaction, Span, SpanId, TraceId, Transaction, TransactionContext,
     TransactionSource,
 };
 use serde_json::{Map, Value};
@@ -37,11 +37,16 @@ impl SentrySpan {
     }
 
     /// `contexts.trace` for an event that happened inside this span.
-    pub(super) fn trace_context(&self) -> Map<String, Value> {
-        let (trace_id, span_id) = match self {
+    /// The trace and span ids of this span.
+    pub(super) fn ids(&self) -> (TraceId, SpanId) {
+        match self {
             SentrySpan::Child(span) => (span.trace_id(), span.span_id()),
             SentrySpan::Root(tx) => (tx.trace_id(), tx.span_id()),
-        };
+        }
+    }
+
+    pub(super) fn trace_context(&self) -> Map<String, Value> {
+        let (trace_id, span_id) = self.ids();
         let mut fields = Map::new();
         fields.insert("trace_id".into(), trace_id.to_string().into());
         fields.insert("span_id".into(), span_id.to_string().into());

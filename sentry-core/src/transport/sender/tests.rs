@@ -549,3 +549,51 @@ fn no_text_of_the_transport_shows_the_secret() {
         .iter()
         .any(|(k, v)| *k == "X-Sentry-Auth" && v.ends_with("sentry_secret=TOPSECRET")));
 }
+
+fn logs(n: u64) -> Envelope {
+    let mut env = Envelope::new();
+    env.add_item(
+        EnvelopeItem::new("log", vec![b' '; 500])
+            .with_header("item_count", n)
+            .with_header("content_type", "application/vnd.sentry.items.log+json"),
+    );
+    env
+}
+
+#[test]
+fn a_log_item_counts_each_of_its_logs_when_limited_rejected_or_unanswered() {
+    let client = Scripted::with([
+        Ok(with_header(200, "X-Sentry-Rate-Limits", "60:log_item:key")),
+        Ok(status(413)),
+    ]);
+    let (t, stats) = transport(client.clone(), ClientOptions::new().send_max_attempts(1));
+    // Accepted, and from then on `log_item` is limited: the next one never goes out.
+    assert!(t.send(logs(100)).is_ok());
+    assert!(matches!(
+        t.send(logs(40)),
+        Err(SendError::RateLimited { .. })
+    ));
+    assert_eq!(
+        dropped(&stats, DropReason::RatelimitBackoff, "log_item"),
+        40
+    );
+    assert_eq!(
+        dropped(&stats, DropReason::RatelimitBackoff, "log_byte"),
+        500
+    );
+    // Events are not limited; a rejected envelope counts the logs it carried.
+    let client = Scripted::with([Ok(status(413)), refused()]);
+    let (t, stats) = transport(client, ClientOptions::new().send_max_attempts(1));
+    let mut mixed = logs(7);
+    mixed.add_item(EnvelopeItem::new("event", b"{}".to_vec()));
+    assert!(t.send(mixed).is_err());
+    assert_eq!(dropped(&stats, DropReason::SendError, "log_item"), 7);
+    assert_eq!(dropped(&stats, DropReason::SendError, "error"), 1);
+    assert!(t.send(logs(9)).is_err());
+    assert_eq!(dropped(&stats, DropReason::NetworkError, "log_item"), 9);
+    assert_eq!(
+        stats.snapshot().dropped_total(),
+        17,
+        "log_byte is a size, not items"
+    );
+}

@@ -120,6 +120,8 @@ fn drop_oldest_hands_the_oldest_queued_job_back() {
     w.submit(1).unwrap();
     w.submit(2).unwrap();
     assert_eq!(w.submit(3), Err(1));
+    // A job that may only take free room hands itself back and evicts nothing.
+    assert_eq!(w.submit_if_room(9), Err(9));
     assert_eq!(w.submit(4), Err(2));
     for _ in 0..3 {
         gate.send(()).unwrap();
