@@ -40,6 +40,14 @@ fn payloads(server: &MockServer, ty: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Every structured log the server received, in order.
+fn logs(server: &MockServer) -> Vec<Value> {
+    payloads(server, "log")
+        .into_iter()
+        .flat_map(|batch| batch["items"].as_array().unwrap().clone())
+        .collect()
+}
+
 fn statuses(values: &[Value]) -> Vec<String> {
     let mut s: Vec<String> = values
         .iter()
@@ -68,6 +76,21 @@ fn a_good_run_reports_ok_with_its_report_attached() {
     assert_eq!(attached.len(), 1);
     assert_eq!(attached[0].0["filename"], "report.txt");
     assert_eq!(attached[0].1, b"2 rows\n");
+    let logs = logs(&server);
+    let bodies: Vec<&str> = logs.iter().map(|l| l["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert!(bodies[0].starts_with("reading the export"));
+    assert_eq!(bodies[1], "2 rows read");
+    assert_eq!(logs[1]["attributes"]["job"]["value"], "nightly-report");
+    assert_eq!(
+        logs[1]["attributes"]["sentry.message.parameter.0"]["value"],
+        2
+    );
+    let opening_trace = &opening["contexts"]["trace"]["trace_id"];
+    assert!(
+        logs.iter().all(|l| &l["trace_id"] == opening_trace),
+        "logs share the job's trace"
+    );
     let sessions = payloads(&server, "session");
     assert_eq!(statuses(&sessions), ["exited", "ok"]);
     assert!(sessions.iter().all(|s| s.get("errors").is_none()));
@@ -89,6 +112,12 @@ fn a_failing_run_reports_error_with_its_manifest_attached() {
     assert_eq!(attached.len(), 1);
     assert_eq!(attached[0].0["filename"], "manifest.txt");
     assert!(String::from_utf8_lossy(&attached[0].1).contains("job = nightly-report"));
+    let logs = logs(&server);
+    let error = logs
+        .iter()
+        .find(|l| l["level"] == "error")
+        .expect("the error log");
+    assert!(error["body"].as_str().unwrap().contains("cannot be read"));
     let sessions = payloads(&server, "session");
     let last = sessions.iter().find(|s| s["status"] == "exited").unwrap();
     assert_eq!(

@@ -1,6 +1,6 @@
 //! A scheduled job as it would run from cron or a Kubernetes CronJob: one monitored run of
 //! `nightly-report` (an `in_progress` check-in with the monitor's config, then `ok` or `error`
-//! with the duration), structured logs along the way, an event with a small file attached, and
+//! with the duration), structured logs along the way (linked to the job's trace), an event with a small file attached, and
 //! the run's release-health session.
 //!
 //! ```text
@@ -45,7 +45,8 @@ fn main() -> ExitCode {
         ClientOptions::new()
             .release(concat!("scheduled-job@", env!("CARGO_PKG_VERSION")))
             .source_table(SOURCES)
-            .auto_session_tracking(true),
+            .auto_session_tracking(true)
+            .enable_logs(true),
     )
     .expect("valid Sentry options");
 
@@ -89,11 +90,15 @@ fn nightly_report(workdir: &Path, fail: bool) -> Result<usize, ReportError> {
     if !fail {
         let _ = std::fs::write(&export, "sku,qty\n42,7\n43,1\n");
     }
-    let rows = std::fs::read_to_string(&export)
-        .map_err(|_| ReportError { export })?
-        .lines()
-        .skip(1)
-        .count();
+    watchpost::logger_info!(job = "nightly-report"; "reading the export {}", export.display());
+    let rows = match std::fs::read_to_string(&export) {
+        Ok(text) => text.lines().skip(1).count(),
+        Err(e) => {
+            watchpost::logger_error!("the export {} cannot be read: {}", export.display(), e);
+            return Err(ReportError { export });
+        }
+    };
+    watchpost::logger_info!(job = "nightly-report"; "{} rows read", rows);
     let report = workdir.join("report.txt");
     let _ = std::fs::write(&report, format!("{rows} rows\n"));
     watchpost::capture_message_with(
