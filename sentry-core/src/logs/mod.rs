@@ -38,8 +38,9 @@
 //! [`before_send_log`](crate::ClientOptions::before_send_log) runs. In
 //! [`SendResult::Sync`](crate::SendResult::Sync) mode the capturing thread sends a batch
 //! itself when it is full or its oldest log is [`BATCH_DELAY`] old (and the worker, when it
-//! runs for client reports or the offline cache, at its housekeeping). Logs refused by a rate limit on `log_item`, dropped by `before_send_log` or lost
-//! on the way are counted in client reports (`log_item`, and their size as `log_byte`).
+//! runs for client reports or the offline cache, at its housekeeping). Logs refused by a rate
+//! limit on `log_item`, dropped by `before_send_log` or lost on the way are counted in client
+//! reports (`log_item`, and their size as `log_byte`).
 //!
 //! Logs captured on the SDK's own threads or inside its callbacks are refused (and counted),
 //! so forwarding the `log` or `tracing` records of the SDK's own work can never loop; the
