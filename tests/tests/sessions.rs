@@ -245,7 +245,9 @@ fn ten_thousand_requests_are_aggregated_by_outcome() {
                         2 => "error",
                         _ => "fine",
                     };
-                    agent.get(format!("http://{addr}/{path}")).call().unwrap();
+                    let mut response = agent.get(format!("http://{addr}/{path}")).call().unwrap();
+                    // Read to the end, so the connection goes back to the pool.
+                    response.body_mut().read_to_string().unwrap();
                 }
             });
         }
