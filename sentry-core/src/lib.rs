@@ -136,7 +136,7 @@ pub(crate) const USER_AGENT: &str = concat!("sentry.rust.core/", env!("CARGO_PKG
 #[doc(hidden)]
 pub mod __private {
     pub use crate::logs::macro_support::{
-        capture_log_args, ByDebug, ByDisplay, ByValue, Opaque, Param,
+        log_target, ByDebug, ByDisplay, ByValue, LogTarget, Opaque, Param,
     };
     pub use crate::source_context::{check_table_format, SourceTable};
     pub use watchpost_macros::embed_sources_impl;

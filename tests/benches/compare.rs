@@ -17,7 +17,7 @@
 //! `--fixture-dir DIR` (build the fixture there and keep it, to iterate without rebuilding its
 //! dependencies; its first-build figure is then not a cold build),
 //! `--only group,group` (metric groups: message, burst, burst_cache, error, panic, stalled, serialize,
-//! storm, throughput1, throughput8, trace_sampled, trace_unsampled).
+//! storm, throughput1, throughput8, trace_sampled, trace_unsampled, logs).
 //!
 //! The design notes and the latest figures are in the README's "Performance" section.
 
@@ -125,7 +125,10 @@ fn main() {
                 let out = run_child(group, sdk, &dsn);
                 // Requests still being answered when the child ended are counted too.
                 std::thread::sleep(Duration::from_millis(100));
-                let delivered = sink.events().len() as f64;
+                let delivered = match group {
+                    Group::Logs => logs_delivered(&sink),
+                    _ => sink.events().len() as f64,
+                };
                 let in_window = in_window(&sink, out.as_ref().ok());
                 if group == Group::Message {
                     let bodies: Vec<usize> =
@@ -175,6 +178,16 @@ fn main() {
         fixture.as_ref(),
         started.elapsed(),
     );
+}
+
+/// Structured logs the sink received: the `item_count` of every `log` item.
+fn logs_delivered(sink: &MockServer) -> f64 {
+    sink.envelopes()
+        .iter()
+        .flat_map(|e| e.items().to_vec())
+        .filter(|i| i.ty() == "log")
+        .filter_map(|i| i.headers().get("item_count")?.as_u64())
+        .sum::<u64>() as f64
 }
 
 /// Events the sink had received when the child's capture loop ended (`window_end_unix_ms`),
@@ -357,6 +370,7 @@ impl Args {
                 Group::Throughput(8),
                 Group::Trace(true),
                 Group::Trace(false),
+                Group::Logs,
             ]
         })
     }

@@ -17,7 +17,7 @@ impl Client {
     pub(crate) fn capture_log(&self, mut log: Log, ctx: &Context) -> bool {
         let core = &self.core;
         let o = &core.options;
-        if !o.enable_logs || !o.environment_included() {
+        if !self.takes_logs() {
             return false;
         }
         if inside_sdk() {
@@ -93,6 +93,12 @@ impl Client {
             .is_ok()
     }
 
+    /// Logs are on, and the environment is one that sends.
+    pub(crate) fn takes_logs(&self) -> bool {
+        let o = &self.core.options;
+        o.enable_logs && o.environment_included()
+    }
+
     /// Logs are buffered.
     pub(super) fn has_buffered_logs(&self) -> bool {
         self.core.logs.len() > 0
@@ -147,6 +153,7 @@ impl Core {
     /// when the hook drops the log or panics.
     fn finish_log(&self, mut log: Log) -> Option<Log> {
         let o = &self.options;
+        log.materialize();
         log.default_attribute("sentry.sdk.name", crate::SDK_NAME);
         log.default_attribute("sentry.sdk.version", crate::SDK_VERSION);
         log.default_attribute("sentry.environment", o.environment_name());

@@ -1,8 +1,11 @@
 //! What the `logger_*!` macros expand to, reached through `watchpost::__private`. Not a
 //! stable API.
 
-use super::{capture_log, Log, LogLevel, LogValue};
+use super::{Log, LogLevel, LogValue};
+use crate::client::Client;
+use crate::context::Context;
 use std::fmt;
+use std::sync::Arc;
 
 /// A macro argument, typed by the first of `ByValue`, `ByDisplay`, `ByDebug`, `Opaque`
 /// that applies (each impl sits one reference deeper, so method lookup tries them in turn).
@@ -53,27 +56,49 @@ impl<T: ?Sized> Opaque for Param<'_, T> {
     }
 }
 
-/// Builds and captures the log of a `logger_*!` call.
-pub fn capture_log_args(
-    level: LogLevel,
-    template: &'static str,
-    body: fmt::Arguments<'_>,
-    params: &[Option<LogValue>],
-    attributes: Vec<(&'static str, LogValue)>,
-) -> bool {
-    let mut log = Log::new(level, body.to_string());
-    for (key, value) in attributes {
-        log.attributes.insert(key.to_owned(), value);
+/// Where a `logger_*!` call's log goes: the current context and its client, when that client
+/// takes logs.
+pub struct LogTarget {
+    ctx: Context,
+    client: Arc<Client>,
+}
+
+impl fmt::Debug for LogTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogTarget").finish_non_exhaustive()
     }
-    if !params.is_empty() {
-        log.attributes
-            .insert("sentry.message.template".to_owned(), template.into());
-        for (i, value) in params.iter().enumerate() {
-            if let Some(value) = value {
-                log.attributes
-                    .insert(format!("sentry.message.parameter.{i}"), value.clone());
-            }
+}
+
+/// The target of a `logger_*!` call; `None` when no client takes logs, and the call formats
+/// nothing.
+pub fn log_target() -> Option<LogTarget> {
+    let ctx = Context::current();
+    let client = ctx.client().filter(|c| c.takes_logs())?;
+    Some(LogTarget { ctx, client })
+}
+
+impl LogTarget {
+    /// Builds and captures the log of a `logger_*!` call; the template and parameters become
+    /// attributes on the worker.
+    pub fn capture(
+        self,
+        level: LogLevel,
+        template: &'static str,
+        body: fmt::Arguments<'_>,
+        params: &[Option<LogValue>],
+        attributes: Vec<(&'static str, LogValue)>,
+    ) -> bool {
+        let body = match body.as_str() {
+            Some(text) => text.to_owned(),
+            None => body.to_string(),
+        };
+        let mut log = Log::new(level, body);
+        for (key, value) in attributes {
+            log.attributes.insert(key.to_owned(), value);
         }
+        if !params.is_empty() {
+            log = log.with_template(template, params.to_vec());
+        }
+        self.client.capture_log(log, &self.ctx)
     }
-    capture_log(log)
 }

@@ -157,13 +157,18 @@ macro_rules! __logger {
     (@bind $level:expr; [$(($key:expr, $value:expr))*]; $fmt:literal; [$($bound:ident)*]; $(,)?) => {{
         #[allow(unused_imports)]
         use $crate::__private::{ByDebug as _, ByDisplay as _, ByValue as _, Opaque as _};
-        $crate::__private::capture_log_args(
-            $level,
-            $fmt,
-            ::std::format_args!($fmt, $($bound),*),
-            &[$((&&&&$crate::__private::Param($bound)).log_param()),*],
-            ::std::vec![$(($key, $crate::logs::LogValue::from($value))),*],
-        )
+        let attributes = ::std::vec![$(($key, $crate::logs::LogValue::from($value))),*];
+        // Nothing is formatted when no client takes logs.
+        match $crate::__private::log_target() {
+            ::std::option::Option::Some(target) => target.capture(
+                $level,
+                $fmt,
+                ::std::format_args!($fmt, $($bound),*),
+                &[$((&&&&$crate::__private::Param($bound)).log_param()),*],
+                attributes,
+            ),
+            ::std::option::Option::None => false,
+        }
     }};
 }
 
@@ -246,6 +251,30 @@ mod tests {
         assert_eq!(a["sentry.message.parameter.4"]["type"], "double");
         assert_eq!(a["admin"]["value"], true);
         assert_eq!(a["http.route"]["value"], "/pay");
+    }
+
+    #[test]
+    fn with_logs_off_the_macros_format_nothing() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static FORMATTED: AtomicUsize = AtomicUsize::new(0);
+        struct Counted;
+        impl fmt::Display for Counted {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                FORMATTED.fetch_add(1, Ordering::SeqCst);
+                f.write_str("counted")
+            }
+        }
+        let off = EventCapture::with_options(crate::ClientOptions::new());
+        assert!(!off.run(|| crate::logger_info!("{}", Counted)));
+        assert!(!crate::logger_info!("no client: {}", Counted));
+        assert_eq!(FORMATTED.load(Ordering::SeqCst), 0);
+        let on = EventCapture::with_options(crate::ClientOptions::new().enable_logs(true));
+        assert!(on.run(|| crate::logger_info!("{}", Counted)));
+        assert_eq!(
+            FORMATTED.load(Ordering::SeqCst),
+            2,
+            "the body and the parameter"
+        );
     }
 
     #[test]

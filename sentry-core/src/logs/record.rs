@@ -14,6 +14,10 @@ pub(crate) const MAX_TEXT_CHARS: usize = 8192;
 const BASE_BYTES: usize = 600;
 /// The framing of one attribute in JSON (`"k":{"value":..,"type":"string"}`).
 const ATTRIBUTE_BYTES: usize = 32;
+/// `sentry.message.template` and its framing.
+const TEMPLATE_KEY_BYTES: usize = 23 + ATTRIBUTE_BYTES;
+/// `sentry.message.parameter.<n>`.
+const PARAMETER_KEY_BYTES: usize = 27;
 
 /// The severity of a [`Log`], as OpenTelemetry and Sentry name it. Levels compare by
 /// severity.
@@ -95,6 +99,17 @@ pub struct Log {
     timestamp: SystemTime,
     pub(crate) trace_id: Option<TraceId>,
     pub(crate) span_id: Option<SpanId>,
+    /// The format string and parameters of a `logger_*!` call, made attributes off the
+    /// capturing thread ([`materialize`](Self::materialize)).
+    template: Option<Template>,
+}
+
+/// A `logger_*!` call's format string and its parameters (`None`: an argument without a
+/// value to send).
+#[derive(Debug, Clone, PartialEq)]
+struct Template {
+    format: &'static str,
+    params: Vec<Option<LogValue>>,
 }
 
 impl Log {
@@ -107,6 +122,33 @@ impl Log {
             timestamp: SystemTime::now(),
             trace_id: None,
             span_id: None,
+            template: None,
+        }
+    }
+
+    /// Keeps a `logger_*!` call's format string and parameters, to become the
+    /// `sentry.message.template` and `sentry.message.parameter.<n>` attributes.
+    pub(crate) fn with_template(
+        mut self,
+        format: &'static str,
+        params: Vec<Option<LogValue>>,
+    ) -> Self {
+        self.template = Some(Template { format, params });
+        self
+    }
+
+    /// Makes the template attributes (set over attributes of the same name).
+    pub(crate) fn materialize(&mut self) {
+        let Some(Template { format, params }) = self.template.take() else {
+            return;
+        };
+        self.attributes
+            .insert("sentry.message.template".to_owned(), format.into());
+        for (i, value) in params.into_iter().enumerate() {
+            if let Some(value) = value {
+                self.attributes
+                    .insert(format!("sentry.message.parameter.{i}"), value);
+            }
         }
     }
 
@@ -142,7 +184,11 @@ impl Log {
     /// Cuts the body and string attributes to [`MAX_TEXT_CHARS`].
     pub(crate) fn bound(&mut self) {
         cut(&mut self.body);
-        for value in self.attributes.values_mut() {
+        let params = self
+            .template
+            .iter_mut()
+            .flat_map(|t| t.params.iter_mut().flatten());
+        for value in self.attributes.values_mut().chain(params) {
             if let LogValue::String(s) = value {
                 cut(s);
             }
@@ -151,8 +197,18 @@ impl Log {
 
     /// About the memory it holds and the JSON it makes, in bytes.
     pub(crate) fn estimated_bytes(&self) -> usize {
+        let template = self.template.as_ref().map_or(0, |t| {
+            TEMPLATE_KEY_BYTES
+                + t.format.len()
+                + t.params
+                    .iter()
+                    .flatten()
+                    .map(|v| PARAMETER_KEY_BYTES + v.bytes() + ATTRIBUTE_BYTES)
+                    .sum::<usize>()
+        });
         BASE_BYTES
             + self.body.len()
+            + template
             + self
                 .attributes
                 .iter()
@@ -162,6 +218,11 @@ impl Log {
 
     /// The entry of a `log` item's `items`, with the severity attributes added.
     pub(crate) fn to_json(&self) -> Value {
+        if self.template.is_some() {
+            let mut made = self.clone();
+            made.materialize();
+            return made.to_json();
+        }
         let mut attributes: Map<String, Value> = self
             .attributes
             .iter()

@@ -38,6 +38,8 @@ pub(crate) enum Group {
     Throughput(usize),
     /// A request-sized trace, sampled (`true`) or not.
     Trace(bool),
+    /// One structured log with a format argument.
+    Logs,
 }
 
 impl Group {
@@ -54,6 +56,7 @@ impl Group {
             Group::Throughput(t) => format!("throughput{t}"),
             Group::Trace(true) => "trace_sampled".into(),
             Group::Trace(false) => "trace_unsampled".into(),
+            Group::Logs => "logs".into(),
         }
     }
 
@@ -69,6 +72,7 @@ impl Group {
             "storm" => Group::Storm,
             "trace_sampled" => Group::Trace(true),
             "trace_unsampled" => Group::Trace(false),
+            "logs" => Group::Logs,
             _ => Group::Throughput(s.strip_prefix("throughput")?.parse().ok()?),
         })
     }
@@ -103,7 +107,22 @@ pub(crate) fn run(group: Group, sdk: Sdk, dsn: &str) {
         Group::Storm => storm(sdk, dsn),
         Group::Throughput(threads) => throughput(sdk, dsn, threads),
         Group::Trace(sampled) => trace(sdk, dsn, sampled),
+        Group::Logs => logs(sdk, dsn),
     }
+}
+
+/// Structured logs written by the logs group: the warm-up and the timed ones.
+pub(crate) const LOGS_WRITTEN: usize = 2_200;
+
+/// The caller's cost of a structured log with one format argument (`LOGS_WRITTEN` in all).
+fn logs(sdk: Sdk, dsn: &str) {
+    let session = Session::init_logs(sdk, dsn);
+    let mut n = 0u64;
+    paced_samples(200, LOGS_WRITTEN - 200, Duration::from_millis(1), || {
+        n += 1;
+        session.log_line(n);
+    });
+    session.flush(Duration::from_secs(10));
 }
 
 /// Child spans of the request-sized trace.

@@ -146,6 +146,37 @@ impl Session {
         }
     }
 
+    /// Initializes `sdk` for `dsn` with structured logs on.
+    pub(crate) fn init_logs(sdk: Sdk, dsn: &str) -> Session {
+        let guard: Option<Box<dyn Any + Send + Sync>> = match sdk {
+            Sdk::Ours => {
+                let options = watchpost::ClientOptions::new().dsn(dsn).enable_logs(true);
+                let guard = watchpost::init(options).expect("our SDK accepts the bench options");
+                Some(Box::new(guard))
+            }
+            // Its logs captured by hand are always sent (`enable_logs` is deprecated).
+            Sdk::Official => Some(Box::new(sentry::init((
+                dsn,
+                sentry::ClientOptions::default(),
+            )))),
+            Sdk::Bare => None,
+        };
+        Session { sdk, guard }
+    }
+
+    /// One structured log at info level with a format argument.
+    pub(crate) fn log_line(&self, n: u64) {
+        match self.sdk {
+            Sdk::Ours => {
+                std::hint::black_box(watchpost::logger_info!("order {} shipped late", n));
+            }
+            Sdk::Official => sentry::logger_info!("order {} shipped late", n),
+            Sdk::Bare => {
+                std::hint::black_box(format!("order {n} shipped late"));
+            }
+        }
+    }
+
     /// Waits until queued events are sent, at most `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         match self.sdk {

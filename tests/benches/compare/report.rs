@@ -143,6 +143,12 @@ const COMPARED: &[Compared] = &[
         target: Target::AtMost(0.5),
     },
     Compared {
+        metric: "log_p50",
+        key: "logs.p50_ns",
+        unit: Unit::Micros,
+        target: Target::AtMost(0.5),
+    },
+    Compared {
         metric: "binary_size",
         key: "minimal.binary_kb",
         unit: Unit::Megabytes,
@@ -190,6 +196,12 @@ const CONTEXT: &[(&str, &str, Unit)] = &[
         Unit::Megabytes,
     ),
     ("error: capture_error p99", "error.p99_ns", Unit::Micros),
+    ("logs: structured log p99", "logs.p99_ns", Unit::Micros),
+    (
+        "logs: logs delivered of the 2,200 written",
+        "logs.delivered",
+        Unit::Count,
+    ),
     ("panic: caught panic p99", "panic.p99_ns", Unit::Micros),
     (
         "stalled server: 1st caught panic",
