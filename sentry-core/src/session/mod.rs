@@ -13,10 +13,12 @@
 //!   session, counted into per-minute aggregates (`sessions` items) that are sent every 60 s
 //!   and at flush and shutdown; memory stays bounded whatever the request rate.
 //!
-//! What counts as an error: an event with an exception, or of level error or fatal. A session
-//! that saw errors ends `exited` with its `errors` count, which Sentry shows as errored (as the
-//! Python SDK reports it); a request session also counts as errored when the response was a
-//! 5xx.
+//! What counts as an error: an event with an exception, or of level error or fatal, counted
+//! when it is captured: after [`filter`](crate::ClientOptions::filter) and `sample_rate`, before
+//! `before_send` (which runs later, on the worker, possibly after the request has ended); use
+//! `filter` to keep an event out of release health. A session that saw errors ends `exited`
+//! with its `errors` count, which Sentry shows as errored (as the Python SDK reports it); a
+//! request session also counts as errored when the response was a 5xx.
 
 mod aggregate;
 mod application;
