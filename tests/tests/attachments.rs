@@ -1,6 +1,7 @@
 //! Attachments: bytes and files, per event and per context, reach a loopback server as
 //! `attachment` items beside the event; one over the limit or unreadable is left out and
-//! counted; the item headers have the real Python SDK's shape; strict Bugsink stores the event.
+//! counted; a panic carries its context's attachments; the item headers have the real Python SDK's
+//! shape; strict Bugsink stores the event.
 
 use std::time::Duration;
 use tests::peers::{python_attachment_items, python_parse_envelope, Bugsink};
@@ -115,6 +116,30 @@ fn rate_limited_attachments_are_left_out_and_counted_while_the_event_goes() {
         Some(&6)
     );
     assert_eq!(stats.dropped_total(), 6, "{stats:?}");
+}
+
+#[test]
+fn a_panic_carries_the_attachments_of_its_context() {
+    let server = MockServer::start();
+    let guard = watchpost::init(options(&server)).unwrap();
+    let handle = std::thread::spawn(|| {
+        watchpost::configure_scope(|s| {
+            s.add_attachment(Attachment::bytes("job.toml", b"batch = 7\n".to_vec()))
+        });
+        panic!("the job broke");
+    });
+    assert!(handle.join().is_err());
+    drop(guard);
+    let events = server.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["exception"]["values"][0]["mechanism"]["handled"],
+        false
+    );
+    let sent = attachments(&server);
+    assert_eq!(sent.len(), 1, "the crash event carries the attachment");
+    assert_eq!(sent[0].0["filename"], "job.toml");
+    assert_eq!(sent[0].1, b"batch = 7\n");
 }
 
 #[test]
