@@ -1,7 +1,7 @@
 //! Attachments: bytes and files, per event and per context, reach a loopback server as
 //! `attachment` items beside the event; one over the limit or unreadable is left out and
-//! counted; a panic carries its context's attachments; the item headers have the real Python SDK's
-//! shape; strict Bugsink stores the event.
+//! counted; a panic carries its context's attachments; the item headers have the real Python
+//! SDK's shape; strict Bugsink stores the event.
 
 use std::time::Duration;
 use tests::peers::{python_attachment_items, python_parse_envelope, Bugsink};
