@@ -7,7 +7,7 @@ use super::{Client, Core};
 use crate::context::Context;
 use crate::envelope::Envelope;
 use crate::hooks::{guarded, inside_sdk};
-use crate::logs::{envelope, record_log_drop, Log, LogValue, Pushed, BATCH_SIZE};
+use crate::logs::{envelope, record_log_drop, Log, LogValue, Pushed, BATCH_SIZE, MAX_LOG_BYTES};
 use crate::transport::{DropReason, Worker};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -54,6 +54,11 @@ impl Client {
         }
         drop(scope);
         log.bound();
+        let bytes = log.estimated_bytes();
+        if bytes > MAX_LOG_BYTES {
+            record_log_drop(&core.stats, DropReason::SendError, bytes);
+            return false;
+        }
         match core.logs.push(log) {
             Pushed::Full { bytes } => {
                 record_log_drop(&core.stats, DropReason::QueueOverflow, bytes);
@@ -170,6 +175,11 @@ impl Core {
         match guarded(|| hook.before_send_log(log)) {
             Some(Some(mut log)) => {
                 log.bound();
+                let bytes = log.estimated_bytes();
+                if bytes > MAX_LOG_BYTES {
+                    record_log_drop(&self.stats, DropReason::SendError, bytes);
+                    return None;
+                }
                 Some(log)
             }
             Some(None) => {

@@ -31,7 +31,9 @@
 //!
 //! Capturing a log never blocks and never does I/O: the log goes into a lock-free buffer of at
 //! most [`MAX_BUFFERED_LOGS`] logs and [`MAX_BUFFERED_BYTES`] bytes; a log that does not fit is
-//! dropped and counted (`queue_overflow`, category `log_item`). The worker sends the buffer in
+//! dropped and counted (`queue_overflow`, category `log_item`). The body and string attributes
+//! are cut to 8,192 characters; a log still over [`MAX_LOG_BYTES`] is dropped and counted
+//! (`send_error`). The worker sends the buffer in
 //! `log` items of at most [`BATCH_SIZE`] logs, one per envelope: at once when a batch is full,
 //! and otherwise at its housekeeping, at most [`BATCH_DELAY`] after a log came (with the HTTP
 //! transport), and at [`flush`](crate::flush) and shutdown. There, off the capturing thread,
@@ -55,7 +57,7 @@ mod value;
 
 pub(crate) use batch::{envelope, record_log_drop, LogBuffer, Pushed};
 pub use batch::{BATCH_DELAY, BATCH_SIZE, MAX_BUFFERED_BYTES, MAX_BUFFERED_LOGS};
-pub use record::{Log, LogLevel};
+pub use record::{Log, LogLevel, MAX_LOG_BYTES};
 pub use value::LogValue;
 
 use crate::context::Context;
@@ -274,6 +276,27 @@ mod tests {
             FORMATTED.load(Ordering::SeqCst),
             2,
             "the body and the parameter"
+        );
+    }
+
+    #[test]
+    fn a_log_over_a_megabyte_is_dropped_and_counted_not_sent() {
+        let capture = EventCapture::with_options(crate::ClientOptions::new().enable_logs(true));
+        let mut huge = crate::logs::Log::new(crate::logs::LogLevel::Info, "many attributes");
+        for i in 0..200 {
+            huge = huge.attribute(format!("a{i}"), "x".repeat(8_000));
+        }
+        assert!(!capture.run(|| crate::logs::capture_log(huge)));
+        assert!(capture.run(|| crate::logger_info!("a small one")));
+        let logs = logs_of(&capture);
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0]["body"], "a small one");
+        let stats = capture.run(crate::stats);
+        assert_eq!(
+            stats
+                .dropped
+                .get(&(crate::DropReason::SendError, "log_item".to_owned())),
+            Some(&1)
         );
     }
 

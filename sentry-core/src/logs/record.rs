@@ -9,6 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The most characters of a body or a string attribute kept; the rest is cut off.
 pub(crate) const MAX_TEXT_CHARS: usize = 8192;
+/// The largest log sent, estimated as [`Log`]'s JSON (a log of thousands of long attributes);
+/// a larger one is dropped and counted (`send_error`, category `log_item`) rather than making an
+/// item the server refuses.
+pub const MAX_LOG_BYTES: usize = 1024 * 1024;
 /// What a log is charged besides its text, against the buffer's byte bound: about its JSON
 /// framing (timestamp, level, ids, the attributes the SDK adds).
 const BASE_BYTES: usize = 600;
