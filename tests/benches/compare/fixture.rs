@@ -72,14 +72,9 @@ pub(crate) fn run(workspace: &Path, keep: Option<&Path>) -> Result<Figures, Stri
             .entry("build_clean_plain_s")
             .or_default()
             .push(build.cargo(&["build", "--release", "-p", "fixture-plain"])?);
-        build.cargo(&[
-            "clean",
-            "--release",
-            "-p",
-            "fixture-embed",
-            "-p",
-            "watchpost-build",
-        ])?;
+        // Only the crate: `watchpost-build` is a dependency like any other, built once (and
+        // cleaning it would rebuild the `watchpost` runtime, which depends on it too).
+        build.cargo(&["clean", "--release", "-p", "fixture-embed"])?;
         samples
             .entry("build_clean_embed_s")
             .or_default()
