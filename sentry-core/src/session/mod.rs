@@ -8,7 +8,8 @@
 //!   opened at [`init`](crate::init) and closed when the [`ClientGuard`](crate::ClientGuard)
 //!   is dropped. Every error event counts against it; an unhandled one (a panic) marks it
 //!   `crashed`. With [`cache_dir`](crate::ClientOptions::cache_dir) set, a run that never
-//!   closed its session (killed, aborted) is reported `abnormal` by the next run.
+//!   closed its session (killed, aborted, or ended by `std::process::exit` before the guard
+//!   was dropped) is reported `abnormal` by the next run.
 //! - **Request** (services): every request through the [`tower`](crate::tower) layer is a
 //!   session, counted into per-minute aggregates (`sessions` items) that are sent every 60 s
 //!   and at flush and shutdown; memory stays bounded whatever the request rate.
