@@ -25,6 +25,13 @@ fn restock(boxes: u32) -> u32 {
     mylib::stock::divide(12, std::hint::black_box(boxes)) // marker: shop calls mylib
 }
 
+#[inline(never)]
+fn report(text: &str) {
+    if let Err(e) = std::hint::black_box(text).parse::<u32>() {
+        sentry::capture_error(&e); // marker: shop reports
+    }
+}
+
 fn main() {
     let options = sentry::ClientOptions::new()
         .dsn("http://public@127.0.0.1:9/1")
@@ -34,7 +41,11 @@ fn main() {
             None
         });
     let guard = sentry::init(options).unwrap();
-    let _ = std::panic::catch_unwind(|| restock(0));
+    if std::env::var_os("SHOP_REPORT").is_some() {
+        report("twelve");
+    } else {
+        let _ = std::panic::catch_unwind(|| restock(0));
+    }
     assert!(guard.flush(Duration::from_secs(20)));
 }
 "#;
@@ -113,12 +124,20 @@ impl Fixture {
 
     /// Builds with `args`, runs `shop` and returns the event it printed.
     fn event(&self, args: &[&str], profile: &str) -> Value {
+        self.event_with(args, profile, &[])
+    }
+
+    /// [`event`](Self::event), with `env` set for the run.
+    fn event_with(&self, args: &[&str], profile: &str, env: &[(&str, &str)]) -> Value {
         let build = cargo_build(&self.ws, args);
         let cargo = stderr(&build);
         assert!(build.status.success(), "cargo build failed:\n{cargo}");
         // `cargo metadata` found the members, and nothing else was worth a warning.
         assert!(!cargo.contains("watchpost-build:"), "{cargo}");
-        let run = Command::new(binary(profile, "shop")).output().unwrap();
+        let run = Command::new(binary(profile, "shop"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
         assert!(run.status.success(), "{}", stderr(&run));
         let stdout = String::from_utf8(run.stdout).unwrap();
         let line = stdout.lines().find(|l| l.starts_with('{'));
@@ -228,6 +247,50 @@ fn frames_of_a_member_in_crates_core_are_attributed_to_its_package_in_every_prof
     assert!(
         seen.iter().any(|s| s == "shop:shop::restock"),
         "debug = false: the app's own non-top frames are attributed: {seen:?}"
+    );
+
+    // Line tables for every package, the SDK's included (what Sentry recommends for release
+    // builds): its own frames, whose functions are inlined across crates and named without
+    // their path, are still recognized and left out.
+    write(
+        &fx.ws,
+        "Cargo.toml",
+        &WORKSPACE.replace("debug = false", "debug = \"line-tables-only\""),
+    );
+    let everywhere = fx.event(&["--bin", "shop", "--release"], "release");
+    let seen = check_frames(&fx, &everywhere, "line-tables-only everywhere");
+    assert!(
+        seen.iter().any(|s| s == "mylib:check_boxes"),
+        "line-tables everywhere: {seen:?}"
+    );
+    let reported = fx.event_with(
+        &["--bin", "shop", "--release"],
+        "release",
+        &[("SHOP_REPORT", "1")],
+    );
+    for event in [&everywhere, &reported] {
+        let frames = event["exception"]["values"][0]["stacktrace"]["frames"]
+            .as_array()
+            .unwrap();
+        for frame in frames {
+            let path = frame["abs_path"].as_str().unwrap_or("");
+            assert!(
+                frame["package"] != "watchpost" && !path.contains("/sentry-core/src/"),
+                "an SDK frame was left in: {frame}"
+            );
+        }
+    }
+    // A captured error's top frame is the line that captured it, in the function it is in.
+    let frames = reported["exception"]["values"][0]["stacktrace"]["frames"]
+        .as_array()
+        .unwrap();
+    let top = frames.last().unwrap();
+    assert_eq!(top["filename"], "shop/src/main.rs", "{top}");
+    assert!(
+        top["context_line"]
+            .as_str()
+            .is_some_and(|l| l.contains("marker: shop reports")),
+        "{top}"
     );
 }
 

@@ -98,6 +98,11 @@ pub(crate) fn display_filename(abs_path: &str, workspace_root: Option<&str>) -> 
     path.into_owned()
 }
 
+/// Where this crate's sources were when it was built (its frames' `abs_path`s start with it).
+const OWN_SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/");
+/// This crate's name in paths and modules.
+const OWN_PACKAGE: &str = "watchpost";
+
 /// The crate and module a source file belongs to, guessed from its path: for code built with
 /// `debug = "line-tables-only"` debug info names functions without their path (`get`, not
 /// `my_app::db::Pool::get`), and the frame still needs a crate to be trimmed and classified.
@@ -110,6 +115,16 @@ pub(crate) fn display_filename(abs_path: &str, workspace_root: Option<&str>) -> 
 /// by instead (`crates/core` holding package `mylib` is `mylib`, not `core`).
 pub(crate) fn crate_and_module(abs_path: &str) -> Option<(String, String)> {
     let path = normalize(abs_path);
+    if let Some(file) = path
+        .strip_prefix(OWN_SRC)
+        .and_then(|f| f.strip_suffix(".rs"))
+    {
+        // This SDK's own files, whatever its directory is called (a git checkout of its
+        // repository has it in `sentry-core/`): always trimmed as the SDK's.
+        let mut module = OWN_PACKAGE.to_owned();
+        push_module_path(&mut module, file);
+        return Some((OWN_PACKAGE.to_owned(), module));
+    }
     let src = path.rfind("/src/")?;
     let dir = &path[path[..src].rfind('/').map_or(0, |i| i + 1)..src];
     let package = strip_version(dir).replace('-', "_");
@@ -291,6 +306,20 @@ mod tests {
         );
         assert_eq!(crate_of("/p/target/debug/build/x-1/out/gen.rs"), None);
         assert_eq!(crate_of("/p/x/src/weird.txt"), None);
+    }
+
+    #[test]
+    fn this_sdks_own_files_are_its_own_whatever_their_directory() {
+        let own = format!("{OWN_SRC}stacktrace/raw.rs");
+        assert!(own.contains("/src/stacktrace/raw.rs"));
+        assert_eq!(
+            crate_of(&own),
+            pair("watchpost", "watchpost::stacktrace::raw")
+        );
+        assert_eq!(
+            crate_of(&format!("{OWN_SRC}lib.rs")),
+            pair("watchpost", "watchpost")
+        );
     }
 
     #[test]

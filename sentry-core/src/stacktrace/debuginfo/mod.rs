@@ -125,13 +125,16 @@ impl Session<'_> {
         };
         if region.inode == self.exe.inode {
             let svma = objects::svma_of_offset(&self.elf, region.file_offset(avma))?;
-            return Some(self.in_executable(svma));
+            return self.in_executable(svma);
         }
         self.in_library(region, avma)
     }
 
-    /// From the unit holding `svma`, else from the symbol table.
-    fn in_executable(&mut self, svma: u64) -> Vec<SymbolInfo> {
+    /// From the unit holding `svma`, else from the symbol table; `None` when the unit's
+    /// function entries refer to another unit (code inlined from another crate, as release
+    /// builds have it everywhere): one unit alone cannot name those frames, so the caller
+    /// resolves the address with `backtrace`, which reads every unit.
+    fn in_executable(&mut self, svma: u64) -> Option<Vec<SymbolInfo>> {
         let elf = &self.elf;
         let symtab = || objects::symbol_name(elf, svma);
         for hull in self.exe.index.candidates(svma) {
@@ -140,19 +143,15 @@ impl Session<'_> {
             };
             match frames(context, svma, symtab) {
                 Ok(symbols) if symbols.is_empty() => continue,
-                Ok(symbols) => return symbols,
-                // Unreadable function entries (for instance a name in another unit): the line
-                // table alone still gives file and line.
-                Err(()) => {
-                    if let Ok(Some(location)) = context.find_location(svma) {
-                        return vec![symbol(symtab(), Some(&location))];
-                    }
-                }
+                Ok(symbols) => return Some(symbols),
+                Err(()) => return None,
             }
         }
-        symtab()
-            .map(|name| vec![symbol(Some(name), None)])
-            .unwrap_or_default()
+        Some(
+            symtab()
+                .map(|name| vec![symbol(Some(name), None)])
+                .unwrap_or_default(),
+        )
     }
 
     /// The name of the library symbol holding `avma`; `None` when the library cannot be read.
