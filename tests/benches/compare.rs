@@ -17,7 +17,8 @@
 //! `--fixture-dir DIR` (build the fixture there and keep it, to iterate without rebuilding its
 //! dependencies; its first-build figure is then not a cold build),
 //! `--only group,group` (metric groups: message, burst, burst_cache, error, panic, stalled, serialize,
-//! storm, throughput1, throughput8, trace_sampled, trace_unsampled, logs).
+//! storm, throughput1, throughput8, trace_sampled, trace_unsampled; and logs, which needs
+//! `--features compare-logs`).
 //!
 //! The design notes and the latest figures are in the README's "Performance" section.
 
@@ -93,6 +94,10 @@ fn main() {
             [Sdk::Official, Sdk::Ours]
         };
         for group in args.groups() {
+            if group == Group::Logs && !cfg!(feature = "compare-logs") {
+                eprintln!("  logs: needs `--features compare-logs`; skipped");
+                continue;
+            }
             let mut sdks = order.to_vec();
             if matches!(group, Group::Panic | Group::Storm) {
                 sdks.push(Sdk::Bare);
@@ -370,7 +375,6 @@ impl Args {
                 Group::Throughput(8),
                 Group::Trace(true),
                 Group::Trace(false),
-                Group::Logs,
             ]
         })
     }
