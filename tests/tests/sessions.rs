@@ -200,10 +200,9 @@ async fn panics() -> &'static str {
     panic!("handler bug")
 }
 
-#[test]
-fn ten_thousand_requests_are_aggregated_by_outcome() {
-    let server = MockServer::start();
-    let guard = watchpost::init(
+/// The global client for `server`, tracking one session per request.
+fn request_mode_client(server: &MockServer) -> watchpost::ClientGuard {
+    watchpost::init(
         ClientOptions::new()
             .dsn(server.dsn())
             .use_env(false)
@@ -211,7 +210,11 @@ fn ten_thousand_requests_are_aggregated_by_outcome() {
             .auto_session_tracking(true)
             .session_mode(SessionMode::Request),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// Serves `app` behind the `SentryLayer` on a free loopback port; the runtime keeps it running.
+fn serve(app: Router) -> (tokio::runtime::Runtime, std::net::SocketAddr) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -221,13 +224,22 @@ fn ten_thousand_requests_are_aggregated_by_outcome() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new()
-        .route("/fine", get(fine))
-        .route("/fail", get(server_error))
-        .route("/error", get(handled_error))
-        .route("/panic", get(panics))
-        .layer(SentryLayer::new());
+    let app = app.layer(SentryLayer::new());
     rt.spawn(async move { axum::serve(listener, app).await });
+    (rt, addr)
+}
+
+#[test]
+fn ten_thousand_requests_are_aggregated_by_outcome() {
+    let server = MockServer::start();
+    let guard = request_mode_client(&server);
+    let (_rt, addr) = serve(
+        Router::new()
+            .route("/fine", get(fine))
+            .route("/fail", get(server_error))
+            .route("/error", get(handled_error))
+            .route("/panic", get(panics)),
+    );
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -339,28 +351,12 @@ fn session_items_have_the_python_sdks_shape_and_read_back_with_its_reader() {
     }
 
     let server = MockServer::start();
-    let guard = watchpost::init(
-        ClientOptions::new()
-            .dsn(server.dsn())
-            .use_env(false)
-            .release("svc@2.0")
-            .auto_session_tracking(true)
-            .session_mode(SessionMode::Request),
-    )
-    .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Router::new()
-        .route("/fine", get(fine))
-        .route("/error", get(handled_error))
-        .layer(SentryLayer::new());
-    std::thread::spawn(move || rt.block_on(async move { axum::serve(listener, app).await }));
+    let guard = request_mode_client(&server);
+    let (_rt, addr) = serve(
+        Router::new()
+            .route("/fine", get(fine))
+            .route("/error", get(handled_error)),
+    );
     for path in ["fine", "error"] {
         ureq::get(format!("http://{addr}/{path}")).call().unwrap();
     }
